@@ -225,3 +225,24 @@ export class ProtocolError extends RingkvError {
 export function isRingkvError(e: unknown): e is RingkvError {
   return e instanceof RingkvError;
 }
+
+const knownCodes: ReadonlySet<string> = new Set(Object.values(ErrorCode));
+
+/**
+ * Rebuilds a typed error from its wire form ({code, message, details}) — from a peer's forward
+ * reply or a server's response — so `err.code` works the same on both sides. An unknown code
+ * (a newer peer) becomes ERR_INTERNAL with the original code in `details.remoteCode`.
+ */
+export function errorFromWire(wire: { code?: unknown; message?: unknown; details?: unknown } | undefined | null): RingkvError {
+  const code = typeof wire?.code === 'string' && knownCodes.has(wire.code) ? (wire.code as ErrorCode) : ErrorCode.INTERNAL;
+  const message = typeof wire?.message === 'string' ? wire.message : 'remote error without a message';
+  const details = typeof wire?.details === 'object' && wire.details !== null ? { ...(wire.details as Record<string, unknown>) } : {};
+  if (code === ErrorCode.INTERNAL && typeof wire?.code === 'string' && wire.code !== ErrorCode.INTERNAL) details.remoteCode = wire.code;
+  return new RingkvError(code, message, { details });
+}
+
+/** The wire form of any error: typed errors keep their code, anything else is ERR_INTERNAL. */
+export function errorToWire(err: unknown): { code: string; message: string; details?: Record<string, unknown> } {
+  if (err instanceof RingkvError) return { code: err.code, message: err.message, details: { ...err.details } };
+  return { code: ErrorCode.INTERNAL, message: err instanceof Error ? err.message : String(err) };
+}

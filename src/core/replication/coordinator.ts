@@ -1,0 +1,374 @@
+/**
+ * Quorum coordination of get, put and delete (DESIGN.md §5), as in Riak's get/put FSMs:
+ *
+ *   get:  ask every entry of the key's preference list → answer once R replied (siblings
+ *         reconciled) → keep collecting until all replied or timed out → read repair of every
+ *         replica that answered stale or missing.
+ *   put:  not in the preference list → forward to a node that is; else apply the write to the
+ *         local replica (minting the new dot) → send the object to the other entries → answer
+ *         once W acknowledged (this node counts) → after all answered, schedule a tombstone reap
+ *         if this was a delete that every primary holds.
+ *
+ * A request fails with ERR_QUORUM_UNAVAILABLE when every replica answered or was unreachable and
+ * fewer than R/W succeeded, and with ERR_TIMEOUT when the time ran out first.
+ */
+import { assert } from '../assert.js';
+import type { Env } from '../env.js';
+import { MessageType, type Envelope, type NodeId } from '../wire.js';
+import {
+  InvalidKeyError, InvalidQuorumError, KeyTooLargeError, QuorumUnavailableError, RingkvError, TimeoutError,
+  ValueTooLargeError, errorFromWire, InvalidArgumentError,
+} from '../../errors.js';
+import type { ClusterView, PreferenceEntry } from './cluster-view.js';
+import type { ResolvedReplicationOptions } from './options.js';
+import type { PeerRequests } from './requests.js';
+import type { ReplicaStore, WriteIntent } from './replica-store.js';
+import type { ReplicationStats } from './stats.js';
+import {
+  decodeContext, decodeObject, encodeContext, encodeObject, equalObjects, isTombstoneOnly, liveSiblingCount, reconcile,
+  emptyClock, type KvObject,
+} from './version-adapter.js';
+import {
+  isForwardReplyBody, isReplicaGetReplyBody, isReplicaPutReplyBody,
+  type ForwardBody, type ReapBody, type ReplicaGetBody, type ReplicaPutBody,
+} from './messages.js';
+
+export interface GetOptions {
+  readonly r?: number | undefined;
+  readonly timeoutMs?: number | undefined;
+}
+
+export interface WriteOptions {
+  readonly w?: number | undefined;
+  readonly timeoutMs?: number | undefined;
+  /** Opaque context from an earlier read. */
+  readonly context?: string | undefined;
+  /** "local" supersedes what the coordinating replica has seen (Redis SET semantics). Default "given". */
+  readonly contextMode?: 'given' | 'local' | undefined;
+  /** Time to live, ms (puts only). */
+  readonly ttlMs?: number | undefined;
+}
+
+/** What a quorum read found: the reconciled object (undefined when no replica holds the key). */
+export interface ReadResult {
+  readonly obj: KvObject | undefined;
+  /** Opaque causal context for the next write of this key. */
+  readonly context: string;
+}
+
+interface ReplicaAnswer {
+  readonly entry: PreferenceEntry;
+  readonly obj: KvObject | undefined;
+}
+
+const textEncoder = new TextEncoder();
+
+export class Coordinator {
+  private pendingReaps = 0;
+
+  constructor(
+    private readonly env: Env,
+    private readonly cluster: ClusterView,
+    private readonly store: ReplicaStore,
+    private readonly requests: PeerRequests,
+    private readonly options: ResolvedReplicationOptions,
+    private readonly stats: ReplicationStats,
+  ) {}
+
+  // ---------------------------------------------------------------- validation
+
+  private checkKey(key: string): void {
+    if (typeof key !== 'string' || key.length === 0) throw new InvalidKeyError('key must be a non-empty string');
+    if (key.charCodeAt(0) === 0) throw new InvalidKeyError('keys must not start with a NUL character (reserved for internal data)');
+    const bytes = key.length * 3 <= this.options.maxKeyBytes ? key.length : textEncoder.encode(key).byteLength;
+    if (bytes > this.options.maxKeyBytes) throw new KeyTooLargeError(bytes, this.options.maxKeyBytes);
+  }
+
+  private checkQuorum(name: 'R' | 'W', value: number | undefined, fallback: number): number {
+    const q = value ?? fallback;
+    const n = this.options.nVal;
+    if (!Number.isInteger(q) || q < 1 || q > n) {
+      throw new InvalidQuorumError(`${name}=${String(q)} is invalid: it must be a whole number from 1 to N=${n}`, { [name]: q, n });
+    }
+    return q;
+  }
+
+  private checkTimeout(timeoutMs: number | undefined): number {
+    const t = timeoutMs ?? this.options.requestTimeoutMs;
+    if (!Number.isFinite(t) || t <= 0 || t > this.options.maxRequestTimeoutMs) {
+      throw new InvalidArgumentError(`timeout must be between 1 and ${this.options.maxRequestTimeoutMs} ms, got ${String(t)}`);
+    }
+    return t;
+  }
+
+  // ---------------------------------------------------------------- get
+
+  /** Quorum read. */
+  get(key: string, options: GetOptions = {}): Promise<ReadResult> {
+    this.checkKey(key);
+    const r = this.checkQuorum('R', options.r, this.options.r);
+    const timeoutMs = this.checkTimeout(options.timeoutMs);
+    this.stats.gets++;
+    const n = this.options.nVal;
+    const apl = this.cluster.preferenceList(key, n);
+
+    return new Promise<ReadResult>((resolve, reject) => {
+      const answers: ReplicaAnswer[] = [];
+      let done = 0;
+      let timedOut = false;
+      let settled = false;
+
+      const finish = (): void => {
+        if (!settled) {
+          settled = true;
+          if (timedOut) {
+            this.stats.timeouts++;
+            reject(new TimeoutError('get', timeoutMs, { answered: answers.length, required: r }));
+          } else {
+            this.stats.quorumFailures++;
+            reject(new QuorumUnavailableError('get', answers.length, n, r, 'R'));
+          }
+        }
+        this.readRepair(key, answers);
+      };
+
+      const onAnswer = (entry: PreferenceEntry, outcome: 'ok' | 'failed' | 'timeout', obj?: KvObject): void => {
+        done++;
+        if (outcome === 'ok') answers.push({ entry, obj });
+        if (outcome === 'timeout') timedOut = true;
+        if (!settled && answers.length >= r) {
+          settled = true;
+          const found = answers.flatMap((a) => (a.obj === undefined ? [] : [a.obj]));
+          const obj = found.length === 0 ? undefined : reconcile(found);
+          resolve({ obj, context: encodeContext(obj?.clock ?? emptyClock()) });
+        }
+        if (done === apl.length) finish();
+      };
+
+      if (apl.length === 0) {
+        finish();
+        return;
+      }
+      for (const entry of apl) {
+        const hintFor = entry.role === 'fallback' ? entry.standsFor : undefined;
+        if (entry.node === this.cluster.localId) {
+          this.store.read(key, hintFor).then(
+            (obj) => onAnswer(entry, 'ok', obj),
+            (err: unknown) => {
+              this.env.logger.error({ err, key }, 'local replica read failed');
+              onAnswer(entry, 'failed');
+            },
+          );
+          continue;
+        }
+        const address = this.cluster.addressOf(entry.node);
+        if (address === undefined) {
+          onAnswer(entry, 'failed');
+          continue;
+        }
+        const body: ReplicaGetBody = { key, hintFor };
+        this.requests.request(address, MessageType.ReplicaGet, body, MessageType.ReplicaGetReply, timeoutMs, (reply) => {
+          if (reply === undefined) return onAnswer(entry, 'timeout');
+          if (!isReplicaGetReplyBody(reply.body) || reply.body.error) return onAnswer(entry, 'failed');
+          let obj: KvObject | undefined;
+          try {
+            obj = reply.body.obj ? decodeObject(reply.body.obj) : undefined;
+          } catch (err) {
+            this.env.logger.warn({ err, key, peer: entry.node }, 'replica returned an undecodable object');
+            return onAnswer(entry, 'failed');
+          }
+          onAnswer(entry, 'ok', obj);
+        });
+      }
+    });
+  }
+
+  /** Sends the reconciled object to every replica that answered with less. */
+  private readRepair(key: string, answers: readonly ReplicaAnswer[]): void {
+    if (!this.options.readRepair || answers.length === 0) return;
+    const found = answers.flatMap((a) => (a.obj === undefined ? [] : [a.obj]));
+    if (found.length === 0) return;
+    const merged = reconcile(found);
+    let bytes: Uint8Array | undefined;
+    for (const answer of answers) {
+      if (answer.obj !== undefined && equalObjects(answer.obj, merged)) continue;
+      const hintFor = answer.entry.role === 'fallback' ? answer.entry.standsFor : undefined;
+      this.stats.readRepairs++;
+      if (answer.entry.node === this.cluster.localId) {
+        this.store.merge(key, merged, hintFor).catch((err: unknown) => this.env.logger.warn({ err, key }, 'local read repair failed'));
+        continue;
+      }
+      const address = this.cluster.addressOf(answer.entry.node);
+      if (address === undefined) continue;
+      bytes ??= encodeObject(merged);
+      const body: ReplicaPutBody = { key, obj: bytes, hintFor, reason: 'repair' };
+      this.requests.send(address, MessageType.ReplicaPut, 0, body);
+    }
+  }
+
+  // ---------------------------------------------------------------- put / delete
+
+  /** Quorum write of a value (or, with `value` null, a tombstone). */
+  async write(key: string, value: Uint8Array | null, options: WriteOptions = {}, forwarded = false): Promise<{ context: string }> {
+    this.checkKey(key);
+    if (value !== null) {
+      if (!(value instanceof Uint8Array)) throw new InvalidArgumentError('value must be bytes (Uint8Array)');
+      if (value.byteLength > this.options.maxValueBytes) throw new ValueTooLargeError(value.byteLength, this.options.maxValueBytes);
+    }
+    const w = this.checkQuorum('W', options.w, this.options.w);
+    const timeoutMs = this.checkTimeout(options.timeoutMs);
+    const context = options.context === undefined || options.context === '' ? undefined : decodeContext(options.context);
+    if (options.ttlMs !== undefined && (!Number.isSafeInteger(options.ttlMs) || options.ttlMs <= 0)) {
+      throw new InvalidArgumentError(`ttl must be a positive whole number of ms, got ${String(options.ttlMs)}`);
+    }
+    if (value === null) this.stats.deletes++;
+    else this.stats.puts++;
+
+    const n = this.options.nVal;
+    const apl = this.cluster.preferenceList(key, n);
+    const self = apl.find((e) => e.node === this.cluster.localId);
+    if (apl.length === 0) {
+      this.stats.quorumFailures++;
+      throw new QuorumUnavailableError(value === null ? 'delete' : 'put', 0, n, w, 'W');
+    }
+    if (self === undefined && !forwarded) return this.forward(key, value, options, w, timeoutMs, apl);
+
+    const intent: WriteIntent = {
+      value,
+      context,
+      contextMode: options.contextMode ?? 'given',
+      ttlMs: options.ttlMs,
+    };
+    const obj = self === undefined
+      ? this.store.coordinateRemote(intent)
+      : await this.store.coordinate(key, intent, self.role === 'fallback' ? self.standsFor : undefined);
+    if (apl.some((e) => e.role === 'fallback')) this.stats.sloppyQuorumWrites++;
+    if (liveSiblingCount(obj) > 1) this.stats.siblingsCreated++;
+    if (obj.siblings.length > this.options.siblingsWarnThreshold) {
+      this.env.logger.warn({ key, siblings: obj.siblings.length }, 'object has many siblings; read it and write back a resolved value');
+    }
+    return this.replicate(key, obj, apl, self, w, timeoutMs, value === null);
+  }
+
+  private replicate(
+    key: string, obj: KvObject, apl: readonly PreferenceEntry[], self: PreferenceEntry | undefined,
+    w: number, timeoutMs: number, isDelete: boolean,
+  ): Promise<{ context: string }> {
+    const n = this.options.nVal;
+    const op = isDelete ? 'delete' : 'put';
+    const context = encodeContext(obj.clock);
+    const acked: PreferenceEntry[] = self === undefined ? [] : [self];
+    const others = apl.filter((e) => e !== self);
+    const bytes = others.length > 0 ? encodeObject(obj) : undefined;
+
+    return new Promise((resolve, reject) => {
+      let done = 0;
+      let timedOut = false;
+      let settled = false;
+      const check = (): void => {
+        if (!settled && acked.length >= w) {
+          settled = true;
+          resolve({ context });
+        }
+        if (done < others.length) return;
+        if (!settled) {
+          settled = true;
+          if (timedOut) {
+            this.stats.timeouts++;
+            reject(new TimeoutError(op, timeoutMs, { acknowledged: acked.length, required: w }));
+          } else {
+            this.stats.quorumFailures++;
+            reject(new QuorumUnavailableError(op, acked.length, n, w, 'W'));
+          }
+        }
+        if (isDelete && isTombstoneOnly(obj)) this.maybeScheduleReap(key, obj, acked);
+      };
+      for (const entry of others) {
+        const address = this.cluster.addressOf(entry.node);
+        if (address === undefined || bytes === undefined) {
+          done++;
+          continue;
+        }
+        const hintFor = entry.role === 'fallback' ? entry.standsFor : undefined;
+        const body: ReplicaPutBody = { key, obj: bytes, hintFor, reason: 'write' };
+        this.requests.request(address, MessageType.ReplicaPut, body, MessageType.ReplicaPutReply, timeoutMs, (reply) => {
+          done++;
+          if (reply === undefined) timedOut = true;
+          else if (isReplicaPutReplyBody(reply.body) && reply.body.ok) acked.push(entry);
+          check();
+        });
+      }
+      check();
+    });
+  }
+
+  private async forward(
+    key: string, value: Uint8Array | null, options: WriteOptions, w: number, timeoutMs: number, apl: readonly PreferenceEntry[],
+  ): Promise<{ context: string }> {
+    const target = apl.find((e) => e.role === 'primary') ?? apl[0];
+    assert(target !== undefined, 'forwarding needs a non-empty preference list');
+    const address = this.cluster.addressOf(target.node);
+    const op = value === null ? 'delete' : 'put';
+    if (address === undefined) throw new QuorumUnavailableError(op, 0, this.options.nVal, w, 'W');
+    this.stats.forwards++;
+    const body: ForwardBody = {
+      op, key, value: value ?? undefined, context: options.context, contextMode: options.contextMode ?? 'given', w, timeoutMs, ttlMs: options.ttlMs,
+    };
+    // The target runs its own timeout; give its answer a moment to travel back before giving up.
+    const reply = await this.requests.ask(address, MessageType.Forward, body, MessageType.ForwardReply, timeoutMs + Math.min(1000, timeoutMs));
+    if (reply === undefined) {
+      this.stats.timeouts++;
+      throw new TimeoutError(op, timeoutMs, { forwardedTo: target.node });
+    }
+    if (!isForwardReplyBody(reply.body)) throw new RingkvError('ERR_INTERNAL', `malformed forward reply from ${target.node}`);
+    if (!reply.body.ok) throw errorFromWire(reply.body.error);
+    return { context: reply.body.context ?? '' };
+  }
+
+  // ---------------------------------------------------------------- reaping
+
+  /**
+   * Like Riak's delete_mode 3000: once every primary holds the tombstone, drop it after a delay,
+   * so the key's storage is reclaimed. A primary only drops its copy if nothing newer arrived.
+   */
+  private maybeScheduleReap(key: string, tombstone: KvObject, acked: readonly PreferenceEntry[]): void {
+    const n = this.options.nVal;
+    const primaries = this.cluster.primaries(key, n);
+    const ackedPrimaries = new Set(acked.filter((e) => e.role === 'primary').map((e) => e.node));
+    if (primaries.length < n || !primaries.every((p) => ackedPrimaries.has(p))) return;
+    if (this.pendingReaps >= this.options.maxPendingRequests) return; // tombstones simply stay; reads still see them as deletes
+    this.pendingReaps++;
+    this.env.timers.setTimer(this.options.deleteReapDelayMs, () => {
+      this.pendingReaps--;
+      this.reapOn(key, tombstone, primaries);
+    });
+  }
+
+  private reapOn(key: string, tombstone: KvObject, primaries: readonly NodeId[]): void {
+    let bytes: Uint8Array | undefined;
+    for (const node of primaries) {
+      if (node === this.cluster.localId) {
+        this.store.reap(key, tombstone).then(
+          (reaped) => {
+            if (reaped) this.stats.tombstonesReaped++;
+          },
+          (err: unknown) => this.env.logger.warn({ err, key }, 'tombstone reap failed'),
+        );
+        continue;
+      }
+      const address = this.cluster.addressOf(node);
+      if (address === undefined) continue;
+      bytes ??= encodeObject(tombstone);
+      const body: ReapBody = { key, obj: bytes };
+      this.requests.send(address, MessageType.Reap, 0, body);
+    }
+  }
+
+  /** Replies to a forwarded request by coordinating it here. */
+  async onForward(msg: Envelope, body: ForwardBody): Promise<{ context: string }> {
+    assert(msg.t === MessageType.Forward, 'onForward needs a Forward message');
+    return this.write(body.key, body.op === 'delete' ? null : (body.value ?? new Uint8Array(0)), {
+      w: body.w, timeoutMs: body.timeoutMs, context: body.context, contextMode: body.contextMode, ttlMs: body.ttlMs,
+    }, true);
+  }
+}

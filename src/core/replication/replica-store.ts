@@ -1,0 +1,280 @@
+/**
+ * The replica side of replication: this node's objects, as a primary (one object per key) and as
+ * a fallback (hinted objects kept apart, per intended owner, until they are handed off).
+ *
+ * Storage layout inside the node's StorageEngine:
+ *   `<key>`                          the object of a key this node holds as a primary
+ *   `\0h\0<owner>\0<key>`            a hinted object held for `owner` while it was down
+ * User keys can never start with `\0` (the coordinator refuses them), so the spaces never meet.
+ *
+ * Every read-modify-write of one stored object runs under a per-key lock, so a coordinator's
+ * write and a replica merge of the same key never interleave.
+ */
+import { assert } from '../assert.js';
+import type { Env } from '../env.js';
+import type { NodeId } from '../wire.js';
+import type { StorageEngine } from '../../storage/types.js';
+import { OverloadedError } from '../../errors.js';
+import { KeyLock } from './key-lock.js';
+import type { ReplicationStats } from './stats.js';
+import {
+  applyWrite, clockActors, compareClocks, decodeObject, encodeObject, equalObjects, isTombstoneOnly, mergeClocks, mergeObjects,
+  type KvObject, type VClock,
+} from './version-adapter.js';
+
+const HINT_PREFIX = '\u0000h\u0000';
+
+export function hintStorageKey(owner: NodeId, key: string): string {
+  return `${HINT_PREFIX}${owner}\u0000${key}`;
+}
+
+/** Splits a hint storage key into its owner and user key. */
+export function parseHintStorageKey(storageKey: string): { owner: NodeId; key: string } | undefined {
+  if (!storageKey.startsWith(HINT_PREFIX)) return undefined;
+  const rest = storageKey.slice(HINT_PREFIX.length);
+  const sep = rest.indexOf('\u0000');
+  if (sep <= 0) return undefined;
+  return { owner: rest.slice(0, sep), key: rest.slice(sep + 1) };
+}
+
+/**
+ * Hands out the actor ids this node writes dots under. An actor is `<node>.<generation>.<epoch>`:
+ * unique to this process run (generation) and to one key's lifetime on this node (epoch). A
+ * coordinator may only continue an actor's counter when its own stored object shows that actor,
+ * because then it holds every dot the actor made for the key; whenever it might have forgotten
+ * (no object: never written, reaped, hint handed off; or written in an earlier run that a crash
+ * may have cut short) it takes a fresh epoch. Reusing a forgotten counter would mint a dot equal
+ * to a live sibling elsewhere and silently drop one of the two writes (Riak's kv679 bug).
+ */
+export class ActorAllocator {
+  private readonly prefix: string;
+  private nextEpoch = 1;
+
+  constructor(readonly nodeId: NodeId, generation: number) {
+    assert(Number.isInteger(generation) && generation >= 0, 'generation must be a non-negative integer');
+    this.prefix = `${nodeId}.${generation.toString(36)}.`;
+  }
+
+  /** A never-used actor id. */
+  fresh(): string {
+    return `${this.prefix}${(this.nextEpoch++).toString(36)}`;
+  }
+
+  /** The actor of this run that `clock` shows, when there is one to continue. */
+  reusable(clock: VClock): string | undefined {
+    for (const actor of clockActors(clock)) if (actor.startsWith(this.prefix)) return actor;
+    return undefined;
+  }
+
+  /** The node id an actor id belongs to. */
+  static nodeOf(actor: string): NodeId {
+    const first = actor.indexOf('.');
+    return first === -1 ? actor : actor.slice(0, first);
+  }
+}
+
+export interface ReplicaStoreOptions {
+  readonly maxHints: number;
+  readonly maxHintBytes: number;
+  readonly maxSiblings: number;
+}
+
+/** The value a coordinated write puts, with what it saw. */
+export interface WriteIntent {
+  readonly value: Uint8Array | null;
+  /** Clock the client read, or undefined for a blind write. */
+  readonly context: VClock | undefined;
+  /** "local": also supersede everything this replica has seen (Redis SET). */
+  readonly contextMode: 'given' | 'local';
+  /** Time to live from the write, ms; undefined = never expires. */
+  readonly ttlMs?: number | undefined;
+}
+
+export class ReplicaStore {
+  private readonly lock = new KeyLock();
+  /** Pending hints per owner; the total is mirrored in stats. */
+  private readonly hintCounts = new Map<NodeId, number>();
+
+  constructor(
+    private readonly storage: StorageEngine,
+    private readonly env: Env,
+    private readonly actors: ActorAllocator,
+    private readonly options: ReplicaStoreOptions,
+    private readonly stats: ReplicationStats,
+  ) {}
+
+  /** Counts the hints left from an earlier run. */
+  async init(): Promise<void> {
+    let cursor: string | undefined;
+    do {
+      const page = await this.storage.scan({ prefix: HINT_PREFIX, cursor, limit: 1000 });
+      for (const { key, record } of page.entries) {
+        const parsed = parseHintStorageKey(key);
+        if (parsed === undefined) continue;
+        this.hintCounts.set(parsed.owner, (this.hintCounts.get(parsed.owner) ?? 0) + 1);
+        this.stats.hintsPending++;
+        this.stats.hintBytesPending += record.value.byteLength;
+      }
+      cursor = page.cursor;
+    } while (cursor !== undefined);
+  }
+
+  private storageKey(key: string, hintFor: NodeId | undefined): string {
+    return hintFor === undefined ? key : hintStorageKey(hintFor, key);
+  }
+
+  private async load(storageKey: string): Promise<{ obj: KvObject; bytes: Uint8Array } | undefined> {
+    const record = await this.storage.get(storageKey);
+    if (record === undefined) return undefined;
+    return { obj: decodeObject(record.value), bytes: record.value };
+  }
+
+  /** This replica's object of `key` (its hinted copy for `hintFor`), or undefined. */
+  async read(key: string, hintFor?: NodeId): Promise<KvObject | undefined> {
+    return (await this.load(this.storageKey(key, hintFor)))?.obj;
+  }
+
+  /** The stored bytes of a hint, to compare after delivery. */
+  async readHintBytes(owner: NodeId, key: string): Promise<Uint8Array | undefined> {
+    return (await this.storage.get(hintStorageKey(owner, key)))?.value;
+  }
+
+  /** Merges `incoming` into the stored object; returns the result. */
+  async merge(key: string, incoming: KvObject, hintFor?: NodeId): Promise<KvObject> {
+    const storageKey = this.storageKey(key, hintFor);
+    return this.lock.run(storageKey, async () => {
+      const local = await this.load(storageKey);
+      const merged = local === undefined ? incoming : mergeObjects(local.obj, incoming);
+      if (local !== undefined && equalObjects(local.obj, merged)) return merged;
+      await this.store(storageKey, merged, local?.bytes, hintFor);
+      return merged;
+    });
+  }
+
+  /** Coordinates a write on this replica: applies it to the stored object and stores the result. */
+  async coordinate(key: string, intent: WriteIntent, hintFor?: NodeId): Promise<KvObject> {
+    const storageKey = this.storageKey(key, hintFor);
+    return this.lock.run(storageKey, async () => {
+      const local = await this.load(storageKey);
+      const obj = this.applyIntent(local?.obj, intent, hintFor === undefined);
+      await this.store(storageKey, obj, local?.bytes, hintFor);
+      return obj;
+    });
+  }
+
+  /** Applies a write where this node holds no replica (a forwarded request whose view differs). */
+  coordinateRemote(intent: WriteIntent): KvObject {
+    return this.applyIntent(undefined, { ...intent, contextMode: 'given' }, false);
+  }
+
+  private applyIntent(local: KvObject | undefined, intent: WriteIntent, mayReuseActor: boolean): KvObject {
+    const actor = (mayReuseActor && local !== undefined ? this.actors.reusable(local.clock) : undefined) ?? this.actors.fresh();
+    const context = intent.contextMode === 'local' && local !== undefined
+      ? (intent.context === undefined ? local.clock : mergeClocks(local.clock, intent.context))
+      : intent.context;
+    return applyWrite(local, context, actor, intent.value, this.env.clock.now(), {
+      maxSiblings: this.options.maxSiblings,
+      ttlMs: intent.ttlMs,
+    });
+  }
+
+  /** Drops the stored tombstone of `key` if it is still exactly what `tombstone` covers. */
+  async reap(key: string, tombstone: KvObject): Promise<boolean> {
+    return this.lock.run(key, async () => {
+      const local = await this.load(key);
+      if (local === undefined) return false;
+      if (!isTombstoneOnly(local.obj)) return false;
+      const order = compareClocks(tombstone.clock, local.obj.clock);
+      if (order !== 'equal' && order !== 'after') return false;
+      await this.storage.delete(key);
+      return true;
+    });
+  }
+
+  /** Deletes a delivered hint unless a newer hinted write changed it meanwhile. */
+  async deleteHintIfUnchanged(owner: NodeId, key: string, deliveredBytes: Uint8Array): Promise<boolean> {
+    const storageKey = hintStorageKey(owner, key);
+    return this.lock.run(storageKey, async () => {
+      const record = await this.storage.get(storageKey);
+      if (record === undefined || !bytesEqual(record.value, deliveredBytes)) return false;
+      await this.storage.delete(storageKey);
+      this.forgetHint(owner, record.value.byteLength);
+      return true;
+    });
+  }
+
+  /** Owners this node holds hints for, with counts. */
+  hintOwners(): ReadonlyMap<NodeId, number> {
+    return this.hintCounts;
+  }
+
+  /** A page of hints held for `owner`. */
+  async hintsFor(owner: NodeId, limit: number, cursor?: string): Promise<{ hints: Array<{ key: string; bytes: Uint8Array }>; cursor?: string | undefined }> {
+    const page = await this.storage.scan({ prefix: `${HINT_PREFIX}${owner}\u0000`, limit, cursor });
+    const hints: Array<{ key: string; bytes: Uint8Array }> = [];
+    for (const { key, record } of page.entries) {
+      const parsed = parseHintStorageKey(key);
+      assert(parsed !== undefined && parsed.owner === owner, 'hint scan returned a key outside the owner prefix');
+      hints.push({ key: parsed.key, bytes: record.value });
+    }
+    return { hints, cursor: page.cursor };
+  }
+
+  /** Every object this node holds as a primary (anti-entropy and status use it). */
+  async *primaryEntries(): AsyncIterable<{ key: string; obj: KvObject }> {
+    for await (const { key, record } of this.storage.entries()) {
+      if (key.startsWith('\u0000')) continue;
+      yield { key, obj: decodeObject(record.value) };
+    }
+  }
+
+  private async store(storageKey: string, obj: KvObject, previousBytes: Uint8Array | undefined, hintFor: NodeId | undefined): Promise<void> {
+    const bytes = encodeObject(obj);
+    if (hintFor !== undefined) {
+      const previousSize = previousBytes?.byteLength ?? 0;
+      if (previousBytes === undefined && this.stats.hintsPending + 1 > this.options.maxHints) {
+        this.stats.hintsRefused++;
+        throw new OverloadedError('hint store (count)', this.options.maxHints);
+      }
+      if (this.stats.hintBytesPending - previousSize + bytes.byteLength > this.options.maxHintBytes) {
+        this.stats.hintsRefused++;
+        throw new OverloadedError('hint store (bytes)', this.options.maxHintBytes);
+      }
+    }
+    await this.storage.put(storageKey, bytes, { expiresAtMs: storageExpiry(obj) });
+    if (hintFor !== undefined) {
+      if (previousBytes === undefined) {
+        this.hintCounts.set(hintFor, (this.hintCounts.get(hintFor) ?? 0) + 1);
+        this.stats.hintsPending++;
+        this.stats.hintsStored++;
+      }
+      this.stats.hintBytesPending += bytes.byteLength - (previousBytes?.byteLength ?? 0);
+    }
+  }
+
+  private forgetHint(owner: NodeId, bytes: number): void {
+    const count = this.hintCounts.get(owner) ?? 0;
+    assert(count > 0, 'forgetting a hint that was never counted');
+    if (count === 1) this.hintCounts.delete(owner);
+    else this.hintCounts.set(owner, count - 1);
+    this.stats.hintsPending--;
+    this.stats.hintBytesPending -= bytes;
+    assert(this.stats.hintsPending >= 0, 'negative pending hints');
+  }
+}
+
+/** The storage engine may reclaim an object once every sibling has expired. */
+function storageExpiry(obj: KvObject): number | undefined {
+  let latest = 0;
+  for (const s of obj.siblings) {
+    if (s.expiresAtMs === undefined) return undefined;
+    latest = Math.max(latest, s.expiresAtMs);
+  }
+  return obj.siblings.length === 0 ? undefined : latest;
+}
+
+function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.byteLength !== b.byteLength) return false;
+  for (let i = 0; i < a.byteLength; i++) if (a[i] !== b[i]) return false;
+  return true;
+}

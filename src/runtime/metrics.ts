@@ -1,0 +1,89 @@
+/**
+ * Prometheus metrics for one node (GET /metrics), with prom-client. Each node has its own
+ * registry (several nodes may share a process in tests). Counters kept by the core (replication
+ * stats, membership, storage) are read at scrape time, so the hot path pays nothing for them;
+ * request counts and latency histograms are observed around each client request.
+ */
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { RingNode } from '../core/node.js';
+import type { Transport } from '../core/transport.js';
+import type { StorageEngine } from '../storage/types.js';
+import { RingkvError } from '../errors.js';
+
+export type RequestOp = 'get' | 'put' | 'delete';
+
+const MEMBER_STATES = ['joining', 'alive', 'suspect', 'dead', 'leaving', 'left'] as const;
+
+export class NodeMetrics {
+  readonly registry = new Registry();
+  private readonly requests: Counter<'op' | 'outcome'>;
+  private readonly latency: Histogram<'op'>;
+
+  constructor(node: RingNode, storage: StorageEngine, transport: Transport) {
+    this.registry.setDefaultLabels({ node: node.localId });
+    this.requests = new Counter({
+      name: 'ringkv_requests_total', help: 'Client requests by operation and outcome (ok or the error code).',
+      labelNames: ['op', 'outcome'], registers: [this.registry],
+    });
+    this.latency = new Histogram({
+      name: 'ringkv_request_duration_seconds', help: 'Client request latency by operation.',
+      labelNames: ['op'], registers: [this.registry],
+      buckets: [0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    });
+    const stats = (): RingNode['replication']['stats'] => node.replication.stats;
+    const counterFrom = (name: string, help: string, read: () => number): void => {
+      // Core counters only grow; exposing them as gauges read at scrape time keeps them exact.
+      new Gauge({ name, help, registers: [this.registry], collect() { this.set(read()); } });
+    };
+    counterFrom('ringkv_quorum_failures_total', 'Requests that failed because R or W replicas could not answer.', () => stats().quorumFailures);
+    counterFrom('ringkv_request_timeouts_total', 'Requests that timed out.', () => stats().timeouts);
+    counterFrom('ringkv_forwards_total', 'Writes forwarded to a node in the preference list.', () => stats().forwards);
+    counterFrom('ringkv_sloppy_quorum_writes_total', 'Writes that used a fallback node.', () => stats().sloppyQuorumWrites);
+    counterFrom('ringkv_hints_stored_total', 'Hinted writes stored here for a down owner.', () => stats().hintsStored);
+    counterFrom('ringkv_hints_delivered_total', 'Hints handed off to their owner and deleted.', () => stats().hintsDelivered);
+    counterFrom('ringkv_hints_refused_total', 'Hinted writes refused because the hint store was full.', () => stats().hintsRefused);
+    counterFrom('ringkv_hints_pending', 'Hints held here now.', () => stats().hintsPending);
+    counterFrom('ringkv_hint_bytes_pending', 'Bytes of hints held here now.', () => stats().hintBytesPending);
+    counterFrom('ringkv_siblings_created_total', 'Writes that left an object with more than one sibling.', () => stats().siblingsCreated);
+    counterFrom('ringkv_read_repairs_total', 'Objects sent to stale replicas after reads.', () => stats().readRepairs);
+    counterFrom('ringkv_tombstones_reaped_total', 'Tombstones removed after every primary held them.', () => stats().tombstonesReaped);
+    counterFrom('ringkv_peer_requests_pending', 'Peer requests awaiting a reply.', () => node.replication.pendingRequests());
+    new Gauge({
+      name: 'ringkv_members', help: 'Members known to this node by state.', labelNames: ['state'], registers: [this.registry],
+      collect() {
+        const counts = new Map<string, number>(MEMBER_STATES.map((s) => [s, 0]));
+        for (const m of node.membership.members()) counts.set(m.state, (counts.get(m.state) ?? 0) + 1);
+        for (const [state, n] of counts) this.set({ state }, n);
+      },
+    });
+    counterFrom('ringkv_gossip_rounds_total', 'Gossip rounds this node started.', () => node.membership.stats().gossipRounds);
+    counterFrom('ringkv_ring_nodes', 'Physical nodes in this node\'s ring.', () => node.currentRing().nodes.length);
+    counterFrom('ringkv_storage_keys', 'Live keys in storage (objects and hints).', () => storage.stats().keys);
+    counterFrom('ringkv_storage_live_bytes', 'Bytes of live keys and values in storage.', () => storage.stats().liveBytes);
+    counterFrom('ringkv_storage_total_bytes', 'Bytes storage uses, dead records included.', () => storage.stats().totalBytes);
+    counterFrom('ringkv_storage_compactions_total', 'Storage compactions completed.', () => storage.stats().compactions);
+    counterFrom('ringkv_transport_frames_sent_total', 'Peer frames sent.', () => transport.stats().framesSent);
+    counterFrom('ringkv_transport_frames_received_total', 'Peer frames received.', () => transport.stats().framesReceived);
+    counterFrom('ringkv_transport_frames_dropped_total', 'Peer frames dropped (peer down, queue full).', () => transport.stats().framesDropped);
+    counterFrom('ringkv_transport_connections_rejected_total', 'Peer connections refused (handshake, malformed frames).', () => transport.stats().connectionsRejected);
+  }
+
+  /** Counts and times one client request. */
+  async observe<T>(op: RequestOp, run: () => Promise<T>): Promise<T> {
+    const end = this.latency.startTimer({ op });
+    try {
+      const result = await run();
+      this.requests.inc({ op, outcome: 'ok' });
+      return result;
+    } catch (err) {
+      this.requests.inc({ op, outcome: err instanceof RingkvError ? err.code : 'ERR_INTERNAL' });
+      throw err;
+    } finally {
+      end();
+    }
+  }
+
+  async render(): Promise<{ contentType: string; body: string }> {
+    return { contentType: this.registry.contentType, body: await this.registry.metrics() };
+  }
+}
