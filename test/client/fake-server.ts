@@ -176,8 +176,8 @@ export class FakeServer {
       }
     };
     const respond = (response: ClientResponse): void => {
-      this.unanswered--;
       reply(() => {
+        this.unanswered--;
         if (socket.readyState === socket.OPEN) socket.send(cbor.encode(response));
       });
     };

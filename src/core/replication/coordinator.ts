@@ -231,7 +231,7 @@ export class Coordinator {
       this.stats.quorumFailures++;
       throw new QuorumUnavailableError(value === null ? 'delete' : 'put', 0, n, w, 'W');
     }
-    if (self === undefined && !forwarded) return this.forward(key, value, options, w, timeoutMs, apl);
+    if (self === undefined && !forwarded && this.options.forwardWrites) return this.forward(key, value, options, w, timeoutMs, apl);
 
     const intent: WriteIntent = {
       value,

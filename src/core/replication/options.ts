@@ -41,6 +41,12 @@ export interface ReplicationOptions {
   readonly deleteReapDelayMs?: number;
   /** Send reconciled objects to replicas that answered a read stale or missing. Default true. */
   readonly readRepair?: boolean;
+  /**
+   * Forward a write to a node in the key's preference list when this node is not in it. Default
+   * true (a replica coordinating keeps clocks small: one entry per replica). The staleness (PBS)
+   * simulation turns it off so the coordinator is never a replica, as in Bailis et al.
+   */
+  readonly forwardWrites?: boolean;
 }
 
 export type ResolvedReplicationOptions = Required<ReplicationOptions>;
@@ -65,6 +71,7 @@ export function resolveReplicationOptions(o: ReplicationOptions = {}): ResolvedR
     handoffConcurrency: o.handoffConcurrency ?? 2,
     deleteReapDelayMs: o.deleteReapDelayMs ?? 3000,
     readRepair: o.readRepair ?? true,
+    forwardWrites: o.forwardWrites ?? true,
   };
   if (!(resolved.nVal >= 1)) throw new InvalidConfigError(`nVal must be at least 1, got ${resolved.nVal}`);
   if (resolved.r < 1 || resolved.r > resolved.nVal) throw new InvalidConfigError(`default R must be in 1..N (${resolved.nVal}), got ${resolved.r}`);
