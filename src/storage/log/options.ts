@@ -1,0 +1,158 @@
+/**
+ * Options of the log engine, with their defaults in one place (resolveLogOptions).
+ */
+import type { Clock, Logger, Timers } from '../../core/env.js';
+import { InvalidConfigError } from '../../errors.js';
+import type { StorageLimits } from '../types.js';
+import { DEFAULT_MAX_KEY_BYTES, DEFAULT_MAX_VALUE_BYTES } from '../types.js';
+
+/**
+ * When writes reach the disk:
+ * - `always`: every write resolves only after an fsync covering it; concurrent writes share one
+ *   write and one fsync (group commit).
+ * - `interval`: writes resolve after the write syscall (the data is in the OS page cache and
+ *   survives a process crash); an fsync runs every fsyncIntervalMs, so a power loss loses at most
+ *   about that much (Redis `appendfsync everysec`).
+ * - `never`: the OS decides; fsync only when a segment is sealed and on close.
+ */
+export type FsyncPolicy = 'always' | 'interval' | 'never';
+
+/**
+ * What open does when a record fails its checks (CRC, length, format). A torn tail (a partial last
+ * record in the newest segment, or a zero-filled tail) is not corruption but the normal result of a
+ * crash: it is always cut off and logged, whatever the mode.
+ * - `fail` (default): refuse to open with CorruptRecordError naming the file and offset, changing
+ *   nothing on disk.
+ * - `truncate`: keep everything before the bad record; move the rest of that segment and every
+ *   newer segment into `quarantine/` (never deleted), and open read-write.
+ * - `stop`: serve everything before the bad record, read-only (writes fail with
+ *   StorageReadOnlyError), changing nothing on disk: to copy data out or inspect.
+ *
+ * `fail` is the default because dropping records is not harmless in a Dynamo-style store: a lost
+ * tombstone resurrects a deleted key, and read repair and anti-entropy would then copy it back to
+ * the healthy replicas. Refusing to start loses nothing; the operator chooses `truncate` (and lets
+ * anti-entropy refill the node from its replicas) or restores the files.
+ */
+export type RecoveryMode = 'stop' | 'truncate' | 'fail';
+
+export interface LogEngineOptions extends StorageLimits {
+  /** Data directory (created if missing). One process at a time: it is locked while open. */
+  readonly dir: string;
+  /** Engine clock for expiry (`expiresAtMs` is compared with `clock.now()`). */
+  readonly clock: Clock;
+  /** Logger for recovery, corruption and compaction events (default: silent). */
+  readonly logger?: Logger | undefined;
+  /** Timers for the fsync interval and the compaction check (default: Node timers, unref'd). */
+  readonly timers?: Timers | undefined;
+  /** Durability of writes. Default `interval`: a process crash loses nothing, a power loss at most ~1 s. */
+  readonly fsync?: FsyncPolicy | undefined;
+  /** fsync period for the `interval` policy. Default 1000 ms, like Redis everysec. */
+  readonly fsyncIntervalMs?: number | undefined;
+  /**
+   * A segment is sealed (and its hint written) once it passes this size. Default 64 MiB: small
+   * enough that compaction rewrites little at a time and hints are written quickly, large enough
+   * that a 100 GB store has ~1600 files. At most 2 GiB (offsets are 32-bit).
+   */
+  readonly maxSegmentBytes?: number | undefined;
+  /** Byte budget of the LRU value cache. Default 64 MiB; 0 disables it. */
+  readonly valueCacheMaxBytes?: number | undefined;
+  /** Largest single value the cache keeps. Default 1 MiB, so one big value cannot flush the cache. */
+  readonly valueCacheMaxEntryBytes?: number | undefined;
+  /**
+   * A sealed segment is compacted when this share of its bytes is dead (overwritten, deleted,
+   * expired). Default 0.5: space amplification stays under 2x while each compaction frees at least
+   * as much as it rewrites. Bitcask's fragmentation trigger is 0.6.
+   */
+  readonly compactionDeadRatio?: number | undefined;
+  /** How often to look for segments to compact. Default 60 000 ms (plus a look after every seal); 0 disables automatic compaction. */
+  readonly compactionCheckIntervalMs?: number | undefined;
+  /** See RecoveryMode. Default `fail`. */
+  readonly recovery?: RecoveryMode | undefined;
+  /**
+   * Bytes of writes waiting for the disk before new writes are refused with OverloadedError.
+   * Default 64 MiB: far above what a healthy disk ever queues, low enough to bound memory when it
+   * stalls.
+   */
+  readonly maxQueuedWriteBytes?: number | undefined;
+  /** Most bytes one group commit writes (and fsyncs) at once. Default 4 MiB. */
+  readonly maxGroupCommitBytes?: number | undefined;
+  /** Most ops in one batch. Default 10 000. */
+  readonly maxBatchOps?: number | undefined;
+  /** Most key + value bytes in one batch (a batch is written as one unit). Default 64 MiB. */
+  readonly maxBatchBytes?: number | undefined;
+  /**
+   * Most keys (including tombstones not yet compacted away) in the index. Default 16 000 000: a V8
+   * Map holds at most 2^24 entries; new keys beyond are refused with OverloadedError.
+   */
+  readonly maxIndexKeys?: number | undefined;
+}
+
+export interface ResolvedLogOptions {
+  readonly dir: string;
+  readonly fsync: FsyncPolicy;
+  readonly fsyncIntervalMs: number;
+  readonly maxSegmentBytes: number;
+  readonly valueCacheMaxBytes: number;
+  readonly valueCacheMaxEntryBytes: number;
+  readonly compactionDeadRatio: number;
+  readonly compactionCheckIntervalMs: number;
+  readonly recovery: RecoveryMode;
+  readonly maxQueuedWriteBytes: number;
+  readonly maxGroupCommitBytes: number;
+  readonly maxBatchOps: number;
+  readonly maxBatchBytes: number;
+  readonly maxIndexKeys: number;
+  readonly maxKeyBytes: number;
+  readonly maxValueBytes: number;
+}
+
+export const DEFAULT_FSYNC_INTERVAL_MS = 1000;
+export const DEFAULT_MAX_SEGMENT_BYTES = 64 * 1024 * 1024;
+export const DEFAULT_VALUE_CACHE_MAX_BYTES = 64 * 1024 * 1024;
+export const DEFAULT_VALUE_CACHE_MAX_ENTRY_BYTES = 1024 * 1024;
+export const DEFAULT_COMPACTION_DEAD_RATIO = 0.5;
+export const DEFAULT_COMPACTION_CHECK_INTERVAL_MS = 60_000;
+export const DEFAULT_MAX_QUEUED_WRITE_BYTES = 64 * 1024 * 1024;
+export const DEFAULT_MAX_GROUP_COMMIT_BYTES = 4 * 1024 * 1024;
+export const DEFAULT_MAX_INDEX_KEYS = 16_000_000;
+const MAX_SEGMENT_BYTES_LIMIT = 2 ** 31;
+const MAX_VALUE_BYTES_LIMIT = 2 ** 30;
+
+function positiveInt(name: string, value: number, max = Number.MAX_SAFE_INTEGER): number {
+  if (!Number.isSafeInteger(value) || value < 1 || value > max) {
+    throw new InvalidConfigError(`option ${name} must be an integer between 1 and ${max}`, { [name]: value });
+  }
+  return value;
+}
+
+export function resolveLogOptions(o: LogEngineOptions): ResolvedLogOptions {
+  if (typeof o.dir !== 'string' || o.dir.length === 0) throw new InvalidConfigError('option dir must be a directory path');
+  const fsync = o.fsync ?? 'interval';
+  if (!['always', 'interval', 'never'].includes(fsync)) throw new InvalidConfigError('option fsync must be "always", "interval" or "never"', { fsync });
+  const recovery = o.recovery ?? 'fail';
+  if (!['stop', 'truncate', 'fail'].includes(recovery)) throw new InvalidConfigError('option recovery must be "stop", "truncate" or "fail"', { recovery });
+  const ratio = o.compactionDeadRatio ?? DEFAULT_COMPACTION_DEAD_RATIO;
+  if (!(ratio > 0 && ratio <= 1)) throw new InvalidConfigError('option compactionDeadRatio must be in (0, 1]', { compactionDeadRatio: ratio });
+  const cacheBytes = o.valueCacheMaxBytes ?? DEFAULT_VALUE_CACHE_MAX_BYTES;
+  if (!Number.isSafeInteger(cacheBytes) || cacheBytes < 0) throw new InvalidConfigError('option valueCacheMaxBytes must be an integer >= 0');
+  const checkMs = o.compactionCheckIntervalMs ?? DEFAULT_COMPACTION_CHECK_INTERVAL_MS;
+  if (!Number.isSafeInteger(checkMs) || checkMs < 0) throw new InvalidConfigError('option compactionCheckIntervalMs must be an integer >= 0');
+  return {
+    dir: o.dir,
+    fsync,
+    fsyncIntervalMs: positiveInt('fsyncIntervalMs', o.fsyncIntervalMs ?? DEFAULT_FSYNC_INTERVAL_MS),
+    maxSegmentBytes: positiveInt('maxSegmentBytes', o.maxSegmentBytes ?? DEFAULT_MAX_SEGMENT_BYTES, MAX_SEGMENT_BYTES_LIMIT),
+    valueCacheMaxBytes: cacheBytes,
+    valueCacheMaxEntryBytes: positiveInt('valueCacheMaxEntryBytes', o.valueCacheMaxEntryBytes ?? DEFAULT_VALUE_CACHE_MAX_ENTRY_BYTES),
+    compactionDeadRatio: ratio,
+    compactionCheckIntervalMs: checkMs,
+    recovery,
+    maxQueuedWriteBytes: positiveInt('maxQueuedWriteBytes', o.maxQueuedWriteBytes ?? DEFAULT_MAX_QUEUED_WRITE_BYTES),
+    maxGroupCommitBytes: positiveInt('maxGroupCommitBytes', o.maxGroupCommitBytes ?? DEFAULT_MAX_GROUP_COMMIT_BYTES),
+    maxBatchOps: positiveInt('maxBatchOps', o.maxBatchOps ?? 10_000),
+    maxBatchBytes: positiveInt('maxBatchBytes', o.maxBatchBytes ?? 64 * 1024 * 1024, MAX_VALUE_BYTES_LIMIT),
+    maxIndexKeys: positiveInt('maxIndexKeys', o.maxIndexKeys ?? DEFAULT_MAX_INDEX_KEYS, 2 ** 24 - 1),
+    maxKeyBytes: positiveInt('maxKeyBytes', o.maxKeyBytes ?? DEFAULT_MAX_KEY_BYTES, 1024 * 1024),
+    maxValueBytes: positiveInt('maxValueBytes', o.maxValueBytes ?? DEFAULT_MAX_VALUE_BYTES, MAX_VALUE_BYTES_LIMIT),
+  };
+}
