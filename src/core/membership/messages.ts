@@ -1,0 +1,99 @@
+/**
+ * Bodies of the membership messages (wire.ts types GossipPush, GossipPull, JoinRequest, Leave) and
+ * their validation. Every body read from the wire goes through a `parse…` function here: a buggy or
+ * hostile peer gets its message dropped with a reason, never an exception out of the handler.
+ *
+ * Exchange (push-pull, like Cassandra's SYN/ACK without the third leg):
+ * - GossipPush {members}: the sender's table (self first), rid ≠ 0.
+ * - GossipPull {members}: the reply, same rid: records the pusher had older or did not send.
+ * - JoinRequest {member}: the joiner's own record, sent to seeds; answered by a GossipPull
+ *   with the seed's table.
+ * - Leave {member}: the leaver's own record in state leaving or left, sent to every known member.
+ */
+import { MEMBER_STATES, type MemberRecord, type MemberState } from './member.js';
+
+/** Longest node id accepted, characters (the envelope's sender-id limit in wire.ts). */
+export const MAX_NODE_ID_LENGTH = 128;
+/** Longest address accepted, characters: a 253-character DNS name plus ":65535", rounded up. */
+export const MAX_ADDRESS_LENGTH = 260;
+
+export interface GossipPushBody {
+  readonly members: readonly MemberRecord[];
+}
+
+export interface GossipPullBody {
+  readonly members: readonly MemberRecord[];
+}
+
+export interface JoinRequestBody {
+  readonly member: MemberRecord;
+}
+
+export interface LeaveBody {
+  readonly member: MemberRecord;
+}
+
+/** A parse result: the value, or why the input was rejected. */
+export type Parsed<T> = { readonly ok: true; readonly value: T; readonly truncated: number } | { readonly ok: false; readonly reason: string };
+
+const stateSet: ReadonlySet<string> = new Set<string>(MEMBER_STATES);
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function isVersionNumber(value: unknown): value is number {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
+}
+
+/** Validates one record; returns a reason when malformed. */
+export function recordProblem(value: unknown): string | undefined {
+  if (!isObject(value)) return 'member record is not an object';
+  const { id, address, generation, heartbeat, state } = value;
+  if (typeof id !== 'string' || id.length === 0 || id.length > MAX_NODE_ID_LENGTH) return 'bad member id';
+  if (typeof address !== 'string' || address.length === 0 || address.length > MAX_ADDRESS_LENGTH) return `bad address for ${id}`;
+  if (!isVersionNumber(generation)) return `bad generation for ${id}`;
+  if (!isVersionNumber(heartbeat)) return `bad heartbeat for ${id}`;
+  if (typeof state !== 'string' || !stateSet.has(state)) return `bad state for ${id}`;
+  return undefined;
+}
+
+/** Copies the known fields only, so extra fields from a newer or hostile peer are not kept. */
+function toRecord(value: Record<string, unknown>): MemberRecord {
+  return {
+    id: value.id as string,
+    address: value.address as string,
+    generation: value.generation as number,
+    heartbeat: value.heartbeat as number,
+    state: value.state as MemberState,
+  };
+}
+
+/**
+ * Parses a GossipPush or GossipPull body. Records beyond `maxRecords` are ignored (counted in
+ * `truncated`), so a peer configured with a larger bound is still heard.
+ */
+export function parseMemberList(body: unknown, maxRecords: number): Parsed<GossipPushBody> {
+  if (!isObject(body)) return { ok: false, reason: 'body is not an object' };
+  const members = body.members;
+  if (!Array.isArray(members)) return { ok: false, reason: 'members is not an array' };
+  const kept = Math.min(members.length, maxRecords);
+  const records: MemberRecord[] = [];
+  for (let i = 0; i < kept; i++) {
+    const item: unknown = members[i];
+    const problem = recordProblem(item);
+    if (problem !== undefined) return { ok: false, reason: `record ${i}: ${problem}` };
+    records.push(toRecord(item as Record<string, unknown>));
+  }
+  return { ok: true, value: { members: records }, truncated: members.length - kept };
+}
+
+/** Parses a JoinRequest or Leave body; the record must be the sender's own. */
+export function parseOwnRecord(body: unknown, senderId: string): Parsed<JoinRequestBody> {
+  if (!isObject(body)) return { ok: false, reason: 'body is not an object' };
+  const problem = recordProblem(body.member);
+  if (problem !== undefined) return { ok: false, reason: problem };
+  const member = toRecord(body.member as Record<string, unknown>);
+  if (member.id !== senderId) return { ok: false, reason: `record of ${member.id} sent by ${senderId}` };
+  return { ok: true, value: { member }, truncated: 0 };
+}
