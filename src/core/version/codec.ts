@@ -1,0 +1,231 @@
+/**
+ * Binary form of stored objects (disk records, replica messages) and the opaque context string
+ * clients carry between a read and a write. Both are on every request's hot path, so they are
+ * plain CBOR arrays (no maps, no tags, no records) encoded by one reused cbor-x encoder, and
+ * decoding validates the shape in one pass without building intermediate objects.
+ *
+ * Object format, version 1: a CBOR array `[1, clock, siblings]`, so byte 0 is 0x83 (array of 3)
+ * and byte 1 is the format version; a decoder reads the version before decoding anything. Any
+ * later format keeps "a CBOR array whose first element is a small version number".
+ * - clock: `[[nodeId, counter, lastUpdatedMs], ...]` sorted by node id (see vclock.ts);
+ * - sibling: `[value, dotNode, dotCounter, writtenAtMs]`, then `expiresAtMs` (or null) when
+ *   the sibling expires or has a coordinator other than its dot's node, then that coordinator.
+ *   value is a CBOR byte string, or null for a tombstone.
+ *
+ * Context format, version 1: URL-safe base64 (no padding) of the CBOR array `[1, clock]`.
+ */
+import { Decoder, Encoder, type Options } from 'cbor-x';
+import { ErrorCode, InvalidConfigError, InvalidContextError, RingkvError } from '../../errors.js';
+import { assert } from '../assert.js';
+import type { KvObject, Sibling } from './object.js';
+import { compareDots } from './object.js';
+import { clockProblem, covers, type VClock } from './vclock.js';
+
+/** Format version of encoded objects (byte 1 of the encoding). */
+export const OBJECT_FORMAT_VERSION = 1;
+/** Format version of encoded contexts (first element of the decoded array). */
+export const CONTEXT_FORMAT_VERSION = 1;
+
+/** A stored or received object that does not decode to a valid object. */
+export class CorruptObjectError extends RingkvError {
+  constructor(reason: string, cause?: unknown) {
+    super(ErrorCode.CORRUPT_RECORD,
+      `corrupt object: ${reason}; the record is unreadable, repair it from another replica (read repair or anti-entropy)`,
+      { details: { reason }, ...(cause === undefined ? {} : { cause }) });
+  }
+}
+
+/** Bounds applied to untrusted input when decoding objects and contexts. */
+export interface VersionDecodeOptions {
+  /**
+   * Longest node id accepted, in UTF-16 code units. Default 128, the sender id limit of the peer
+   * wire envelope (wire.ts), so every id a node can have passes.
+   */
+  readonly maxNodeIdChars?: number;
+  /**
+   * Largest clock counter accepted. Default 2^48 (about 2.8e14 writes to one key through one
+   * node): no real history gets there, and it leaves 2^53 - 2^48 increments of headroom so a
+   * forged or corrupt counter can never push `increment` past Number.MAX_SAFE_INTEGER.
+   */
+  readonly maxCounter?: number;
+}
+
+/** Options of `decodeObject`. */
+export interface DecodeObjectOptions extends VersionDecodeOptions {
+  /**
+   * Copy each value out of the input buffer. Default true: values then do not pin a larger
+   * buffer (a storage segment, a network frame) in memory nor change if the caller reuses it.
+   * Pass false only when `bytes` is owned by the result and never reused.
+   */
+  readonly copyValues?: boolean;
+}
+
+/** Options of `decodeContext`. */
+export interface DecodeContextOptions extends VersionDecodeOptions {
+  /**
+   * Longest context string accepted, in characters. Default 65 536 (64 KiB): a clock of a few
+   * hundred entries, far beyond the pruning bounds, so any context a read returned passes, while
+   * a client cannot make the node decode megabytes per request.
+   */
+  readonly maxContextChars?: number;
+}
+
+export const DEFAULT_MAX_NODE_ID_CHARS = 128;
+export const DEFAULT_MAX_COUNTER = 2 ** 48;
+export const DEFAULT_MAX_CONTEXT_CHARS = 65_536;
+
+const encoder = new Encoder({ useRecords: false, tagUint8Array: false, mapsAsObjects: true });
+// int64AsNumber (decode 64-bit integers from other encoders as numbers, not BigInt) is a cbor-x
+// option its type declarations do not list, hence the widened type.
+const decoderOptions: Options & { readonly int64AsNumber: boolean } = { useRecords: false, mapsAsObjects: true, int64AsNumber: true };
+const decoder = new Decoder({ ...decoderOptions, copyBuffers: false });
+
+function limitOption(name: string, value: number | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (!Number.isSafeInteger(value) || value < 1) {
+    throw new InvalidConfigError(`${name} must be a positive integer, got ${String(value)}`, { [name]: value });
+  }
+  return value;
+}
+
+function decodeLimits(options: VersionDecodeOptions): { maxNodeIdChars: number; maxCounter: number } {
+  return {
+    maxNodeIdChars: limitOption('maxNodeIdChars', options.maxNodeIdChars, DEFAULT_MAX_NODE_ID_CHARS),
+    maxCounter: limitOption('maxCounter', options.maxCounter, DEFAULT_MAX_COUNTER),
+  };
+}
+
+const DEFAULT_LIMITS = decodeLimits({});
+
+function siblingTuple(s: Sibling): unknown[] {
+  const tuple: unknown[] = [s.value, s.dot[0], s.dot[1], s.writtenAtMs];
+  const sameNode = s.node === s.dot[0];
+  if (s.expiresAtMs !== undefined || !sameNode) tuple.push(s.expiresAtMs ?? null);
+  if (!sameNode) tuple.push(s.node);
+  return tuple;
+}
+
+/** Encodes an object to bytes (see the module comment for the format). */
+export function encodeObject(obj: KvObject): Uint8Array {
+  const siblings = new Array<unknown>(obj.siblings.length);
+  for (let i = 0; i < obj.siblings.length; i++) siblings[i] = siblingTuple(obj.siblings[i]!);
+  const bytes: Uint8Array = encoder.encode([OBJECT_FORMAT_VERSION, obj.clock, siblings]);
+  assert(bytes[0] === 0x83, 'an encoded object is a CBOR array of 3');
+  assert(bytes[1] === OBJECT_FORMAT_VERSION, 'byte 1 is the format version');
+  return bytes;
+}
+
+function siblingFrom(value: unknown, index: number, maxNodeIdChars: number, maxCounter: number): Sibling | string {
+  if (!Array.isArray(value) || value.length < 4 || value.length > 6) return `sibling ${index} is not a 4 to 6 element array`;
+  const [bytes, dotNode, dotCounter, writtenAtMs, expiresAtMs, node] = value as unknown[];
+  if (bytes !== null && !(bytes instanceof Uint8Array)) return `sibling ${index} value is neither bytes nor null`;
+  if (typeof dotNode !== 'string' || dotNode.length === 0 || dotNode.length > maxNodeIdChars) return `sibling ${index} has a bad dot node id`;
+  if (typeof dotCounter !== 'number' || !Number.isSafeInteger(dotCounter) || dotCounter < 1 || dotCounter > maxCounter) {
+    return `sibling ${index} has a bad dot counter`;
+  }
+  if (typeof writtenAtMs !== 'number' || !Number.isFinite(writtenAtMs)) return `sibling ${index} has a bad writtenAtMs`;
+  if (value.length >= 5 && expiresAtMs !== null && (typeof expiresAtMs !== 'number' || !Number.isFinite(expiresAtMs))) {
+    return `sibling ${index} has a bad expiresAtMs`;
+  }
+  if (value.length === 6) {
+    if (typeof node !== 'string' || node.length === 0 || node.length > maxNodeIdChars) return `sibling ${index} has a bad node id`;
+    if (node === dotNode) return `sibling ${index} repeats its dot's node id`;
+  }
+  if (value.length === 5 && expiresAtMs === null) return `sibling ${index} has a redundant null expiresAtMs`;
+  const sibling: { value: Uint8Array | null; dot: readonly [string, number]; writtenAtMs: number; node: string; expiresAtMs?: number } = {
+    value: bytes as Uint8Array | null,
+    dot: [dotNode, dotCounter],
+    writtenAtMs,
+    node: value.length === 6 ? (node as string) : dotNode,
+  };
+  if (typeof expiresAtMs === 'number') sibling.expiresAtMs = expiresAtMs;
+  return sibling;
+}
+
+/** A copy as a plain Uint8Array (slice() on a Buffer would return a Buffer). */
+function copyBytes(bytes: Uint8Array): Uint8Array {
+  const copy = new Uint8Array(bytes.byteLength);
+  copy.set(bytes);
+  return copy;
+}
+
+/**
+ * Decodes bytes made by `encodeObject`. Anything else (garbage, truncation, a valid CBOR value
+ * of the wrong shape, an object breaking its invariants) throws CorruptObjectError, never a
+ * different error.
+ */
+export function decodeObject(bytes: Uint8Array, options: DecodeObjectOptions = {}): KvObject {
+  const { maxNodeIdChars, maxCounter } = options.maxNodeIdChars === undefined && options.maxCounter === undefined
+    ? DEFAULT_LIMITS
+    : decodeLimits(options);
+  if (!(bytes instanceof Uint8Array)) throw new CorruptObjectError('not a byte array');
+  if (bytes.length < 2 || bytes[0] !== 0x83) throw new CorruptObjectError('not an encoded ringkv object');
+  if (bytes[1] !== OBJECT_FORMAT_VERSION) throw new CorruptObjectError(`unknown object format version ${String(bytes[1])}`);
+
+  // Decode from a plain Uint8Array (a private copy of the input, or a view on it): values then
+  // come out as plain Uint8Arrays, not Buffers (whose slice() aliases instead of copying), and
+  // cbor-x caches its DataView on this object rather than as a new property of the caller's
+  // buffer. Copying the whole input once costs one allocation per object instead of one per
+  // sibling; the values then share a buffer nobody else holds, about their own size.
+  const source = options.copyValues === false
+    ? new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+    : copyBytes(bytes);
+  let decoded: unknown;
+  try {
+    decoded = decoder.decode(source);
+  } catch (e) {
+    throw new CorruptObjectError(`undecodable CBOR (${e instanceof Error ? e.message : String(e)})`, e);
+  }
+  if (!Array.isArray(decoded) || decoded.length !== 3) throw new CorruptObjectError('top level is not a 3 element array');
+  const [, clockValue, siblingValues] = decoded as unknown[];
+  const problem = clockProblem(clockValue, { maxNodeIdChars, maxCounter });
+  if (problem !== undefined) throw new CorruptObjectError(problem);
+  const clock = clockValue as VClock;
+  if (!Array.isArray(siblingValues)) throw new CorruptObjectError('siblings are not an array');
+
+  const siblings = new Array<Sibling>(siblingValues.length);
+  for (let i = 0; i < siblingValues.length; i++) {
+    const sibling = siblingFrom(siblingValues[i], i, maxNodeIdChars, maxCounter);
+    if (typeof sibling === 'string') throw new CorruptObjectError(sibling);
+    if (!covers(clock, sibling.dot)) throw new CorruptObjectError(`sibling ${i} has a dot its clock does not cover`);
+    if (i > 0 && compareDots(siblings[i - 1]!.dot, sibling.dot) >= 0) {
+      throw new CorruptObjectError('siblings are not sorted by dot without duplicates');
+    }
+    siblings[i] = sibling;
+  }
+  return { clock, siblings };
+}
+
+/** Encodes a clock as an opaque, URL-safe context string for clients. */
+export function encodeContext(clock: VClock): string {
+  const bytes: Uint8Array = encoder.encode([CONTEXT_FORMAT_VERSION, clock]);
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64url');
+}
+
+const BASE64URL = /^[A-Za-z0-9_-]+$/;
+
+/**
+ * Decodes a context string made by `encodeContext`. Anything else (wrong type, too long, not
+ * base64url, not CBOR, wrong shape or version, a non-canonical clock) throws InvalidContextError.
+ */
+export function decodeContext(s: string, options: DecodeContextOptions = {}): VClock {
+  const maxChars = limitOption('maxContextChars', options.maxContextChars, DEFAULT_MAX_CONTEXT_CHARS);
+  const limits = options.maxNodeIdChars === undefined && options.maxCounter === undefined ? DEFAULT_LIMITS : decodeLimits(options);
+  if (typeof s !== 'string') throw new InvalidContextError('the context is not a string');
+  if (s.length === 0) throw new InvalidContextError('the context is empty (omit it for a blind write)');
+  if (s.length > maxChars) throw new InvalidContextError(`the context is ${s.length} characters, the limit is ${maxChars}`);
+  if (!BASE64URL.test(s) || s.length % 4 === 1) throw new InvalidContextError('the context is not URL-safe base64');
+
+  let decoded: unknown;
+  try {
+    decoded = decoder.decode(Buffer.from(s, 'base64url'));
+  } catch {
+    throw new InvalidContextError('the context does not decode');
+  }
+  if (!Array.isArray(decoded) || decoded.length !== 2) throw new InvalidContextError('the context has the wrong shape');
+  const [version, clock] = decoded as unknown[];
+  if (version !== CONTEXT_FORMAT_VERSION) throw new InvalidContextError(`unknown context format version ${String(version)}`);
+  const problem = clockProblem(clock, limits);
+  if (problem !== undefined) throw new InvalidContextError(problem);
+  return clock as VClock;
+}
