@@ -4,7 +4,6 @@
  */
 export { RingkvClient } from './client.js';
 export { bytesCodec, jsonCodec, stringCodec, type ValueCodec } from './codec.js';
-export { errorFromWire } from './error-mapping.js';
 export { CLIENT_DEFAULTS, type ClientOptions, type LoadStrategy } from './options.js';
 export {
   standardWebSocketFactory, type SocketCloseEvent, type SocketFactoryOptions, type SocketMessageEvent,

@@ -11,9 +11,13 @@ import { ErrorCode } from '../errors.js';
 
 export * from './api.js';
 
+function globalConstructor(): StandardWebSocketConstructor | undefined {
+  return (globalThis as { WebSocket?: StandardWebSocketConstructor }).WebSocket;
+}
+
 /** A factory over `globalThis.WebSocket`, looked up when a socket is opened. */
 export const globalWebSocketFactory: WebSocketFactory = (url, options) => {
-  const ctor = (globalThis as { WebSocket?: StandardWebSocketConstructor }).WebSocket;
+  const ctor = globalConstructor();
   if (ctor === undefined) {
     throw makeError(ErrorCode.INVALID_CONFIG, 'this runtime has no global WebSocket; pass option webSocketFactory');
   }
@@ -32,5 +36,9 @@ export function connect<T>(options: ClientOptions<T> & { readonly codec: ValueCo
 /* eslint-disable @typescript-eslint/no-explicit-any */
 export async function connect(options: ClientOptions<any>): Promise<RingkvClient<any>> {
 /* eslint-enable @typescript-eslint/no-explicit-any */
-  return RingkvClient.open(resolveClientOptions(options, globalWebSocketFactory));
+  const resolved = resolveClientOptions(options, globalWebSocketFactory);
+  if (resolved.webSocketFactory === globalWebSocketFactory && globalConstructor() === undefined) {
+    throw makeError(ErrorCode.INVALID_CONFIG, 'this runtime has no global WebSocket; pass option webSocketFactory');
+  }
+  return RingkvClient.open(resolved);
 }

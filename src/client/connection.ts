@@ -6,7 +6,7 @@
 import { CLIENT_PROTOCOL_VERSION, CLIENT_WS_PATH, type ClientRequest } from '../api/client-protocol.js';
 import { assert } from '../core/assert.js';
 import { ErrorCode, FrameTooLargeError, MalformedFrameError, TimeoutError, type RingkvError } from '../errors.js';
-import { errorFromWire, makeError } from './error-mapping.js';
+import { makeError, typedErrorFromWire } from './error-mapping.js';
 import type { WebSocketFactory, WebSocketLike } from './socket.js';
 import { decodeResponse, encodeRequest, parseHelloNodeId, type RequestBody } from './wire.js';
 
@@ -193,7 +193,7 @@ export class NodeConnection {
     }
     this.pending.delete(response.id);
     if (response.ok) handlers.onResult(response.result);
-    else handlers.onFailure(errorFromWire(response.error, { address: this.address }), false);
+    else handlers.onFailure(typedErrorFromWire(response.error, { address: this.address }), false);
   }
 
   private onSocketClose(code: number, reason: string): void {

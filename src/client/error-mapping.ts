@@ -68,12 +68,12 @@ export function makeError(code: ErrorCode, message: string,
 }
 
 /**
- * The typed error for an error a server sent. A code this SDK does not know (a newer server)
- * becomes `ERR_INTERNAL` with the server's code in `details.serverCode`, so `code` stays an
- * `ErrorCode`.
+ * The typed error for an error a server sent: an instance of the class for its code (where
+ * src/errors.ts' `errorFromWire` builds a plain RingkvError). A code this SDK does not know (a
+ * newer server) becomes `ERR_INTERNAL` with the server's code in `details.remoteCode`, as there.
  */
-export function errorFromWire(wire: WireError, context?: Record<string, unknown>): RingkvError {
+export function typedErrorFromWire(wire: WireError, context?: Record<string, unknown>): RingkvError {
   const details: Record<string, unknown> = { ...wire.details, ...context };
   if (isErrorCode(wire.code)) return makeError(wire.code, wire.message, { details });
-  return makeError(ErrorCode.INTERNAL, wire.message, { details: { ...details, serverCode: wire.code } });
+  return makeError(ErrorCode.INTERNAL, wire.message, { details: { ...details, remoteCode: wire.code } });
 }

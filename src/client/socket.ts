@@ -3,7 +3,10 @@
  * package in Node (src/client/node.ts) or the browser's own `WebSocket`. Nothing here imports Node.
  */
 
-/** The event a message handler receives; `data` is an ArrayBuffer for a binary frame, a string for text. */
+/**
+ * The event a message handler receives; `data` is an ArrayBuffer (or a Uint8Array view) for a
+ * binary frame, a string for a text frame.
+ */
 export interface SocketMessageEvent {
   readonly data: unknown;
 }
@@ -17,7 +20,9 @@ export interface SocketCloseEvent {
 
 /**
  * A subset of the WHATWG WebSocket. The SDK sets `binaryType = 'arraybuffer'`, assigns the four
- * handlers once, and calls `send` with binary data and `close`.
+ * handlers once, and calls `send` with binary data and `close`. An implementation that enforces
+ * `maxFrameBytes` itself reports a frame over it by closing with code 1009; the SDK also checks
+ * the size of every frame it is handed.
  */
 export interface WebSocketLike {
   binaryType: string;

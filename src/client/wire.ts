@@ -88,7 +88,7 @@ export function parseDeleteContext(result: unknown): string | undefined {
   return isRecord(result) && typeof result['context'] === 'string' ? result['context'] : undefined;
 }
 
-/** The node id from a hello reply, when the server sent one as `nodeId`. */
+/** The node id from a hello reply (`{ version, node }`), when the server sent one. */
 export function parseHelloNodeId(result: unknown): string | undefined {
-  return isRecord(result) && typeof result['nodeId'] === 'string' ? result['nodeId'] : undefined;
+  return isRecord(result) && typeof result['node'] === 'string' ? result['node'] : undefined;
 }

@@ -113,12 +113,17 @@ export class FakeServer {
     return `127.0.0.1:${this.port}`;
   }
 
+  /** Requests received and not yet answered. */
+  get unansweredCount(): number {
+    return this.unanswered;
+  }
+
   /** Client connections open now. */
   get connectionCount(): number {
     return this.sockets.size;
   }
 
-  /** Resolves once `predicate` holds (checked now and after every request and connection). */
+  /** Resolves once `predicate` holds (checked now and after every request, reply and connection change). */
   waitFor(predicate: () => boolean): Promise<void> {
     if (predicate()) return Promise.resolve();
     return new Promise((resolve) => {
@@ -179,6 +184,7 @@ export class FakeServer {
       reply(() => {
         this.unanswered--;
         if (socket.readyState === socket.OPEN) socket.send(cbor.encode(response));
+        this.notify();
       });
     };
     socket.on('message', (data: Buffer, isBinary: boolean) => {
@@ -198,7 +204,7 @@ export class FakeServer {
           return;
         }
         helloDone = true;
-        respond({ id: request.id, ok: true, result: { nodeId: this.nodeId, version: CLIENT_PROTOCOL_VERSION } });
+        respond({ id: request.id, ok: true, result: { version: CLIENT_PROTOCOL_VERSION, node: this.nodeId } });
         return;
       }
       const action = this.intercept?.(request);
