@@ -192,13 +192,10 @@ function compareSiblingContents(a: Sibling, b: Sibling): number {
   return compareBytes(a.value, b.value);
 }
 
+// Values can be megabytes and every read compares the copies its replicas returned, so bytes
+// are compared with Buffer.compare (native memcmp; pure, no I/O) rather than a JS loop.
 function compareBytes(a: Uint8Array, b: Uint8Array): number {
-  const n = Math.min(a.length, b.length);
-  for (let i = 0; i < n; i++) {
-    const d = a[i]! - b[i]!;
-    if (d !== 0) return d;
-  }
-  return a.length - b.length;
+  return Buffer.compare(a, b);
 }
 
 /**
@@ -263,9 +260,7 @@ export function reconcile(objects: readonly KvObject[]): KvObject {
 function equalBytes(a: Uint8Array | null, b: Uint8Array | null): boolean {
   if (a === b) return true;
   if (a === null || b === null) return false;
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
+  return a.length === b.length && compareBytes(a, b) === 0;
 }
 
 /** Structural equality of two siblings. */
