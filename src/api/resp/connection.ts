@@ -1,0 +1,335 @@
+/**
+ * One RESP client connection: bytes in → parser → a FIFO of commands → backend → replies out, in
+ * order, one socket write per batch.
+ *
+ * Pipelining. Commands run in "waves": a wave is a run of consecutive queued commands (at most
+ * maxConcurrentCommandsPerClient) in which no command writes a key that another one reads or
+ * writes. A wave's commands are started together (their backend calls overlap, which matters when
+ * each is a quorum round trip) and their replies are written in command order. A command that
+ * conflicts with the wave, or a barrier (QUIT), starts the next wave. So `SET k v; GET k` in one
+ * pipeline always sees the SET, exactly as with Redis's one-at-a-time execution, while
+ * `GET a; GET b; SET c` overlap. Connection-state commands (CLIENT SETNAME ...) are synchronous and
+ * start in order, so their effects are ordered too.
+ *
+ * Bounds. Reading pauses while maxPendingRepliesPerClient commands wait for their replies (TCP
+ * backpressure; one read of up to 64 KiB can add more before the pause takes effect). A client
+ * whose unsent replies exceed maxOutputBufferBytes is disconnected, like Redis's
+ * client-output-buffer-limit: it asks for replies faster than it reads them.
+ */
+import type { Socket } from 'node:net';
+import { assert } from '../../core/assert.js';
+import type { Clock, Logger } from '../../core/env.js';
+import type { RespBackend } from './backend.js';
+import { lookupCommand, runCommand, type CommandContext, type RespCommand, type RespServerStatus, type RespSession } from './commands.js';
+import { RespReplyBuffer, type RespValue } from './encoder.js';
+import { RespParser, type RespParserOptions } from './parser.js';
+
+/** Why a client connection ended. */
+export type RespCloseReason =
+  | 'quit'
+  | 'protocol-error'
+  | 'output-limit'
+  | 'idle-timeout'
+  | 'peer-closed'
+  | 'server-closing'
+  | 'socket-error'
+  | 'internal-error';
+
+export interface RespConnectionLimits {
+  readonly maxPendingRepliesPerClient: number;
+  readonly maxOutputBufferBytes: number;
+  readonly maxConcurrentCommandsPerClient: number;
+  readonly idleTimeoutMs: number;
+}
+
+export interface RespConnectionDeps {
+  readonly backend: RespBackend;
+  readonly server: RespServerStatus;
+  readonly logger: Logger;
+  readonly clock: Clock;
+  readonly parserOptions: RespParserOptions;
+  readonly limits: RespConnectionLimits;
+  /** Called once per executed command batch with the number of commands. */
+  readonly onCommandsProcessed: (count: number) => void;
+  /** Called once, when the socket has closed. */
+  readonly onClosed: (connection: RespConnection, reason: RespCloseReason) => void;
+}
+
+/** Replies are written out once this many bytes are buffered, even mid-pipeline. 64 KiB: one socket write's worth. */
+const FLUSH_THRESHOLD_BYTES = 64 * 1024;
+/** The consumed head of the command queue is compacted away past this many entries. */
+const QUEUE_COMPACT_MIN = 1024;
+
+export class RespConnection implements RespSession, CommandContext {
+  readonly id: number;
+  readonly remoteAddress: string;
+  readonly localAddress: string;
+  readonly connectedAtMs: number;
+  lastCommandAtMs: number;
+  lastCommandName = 'NULL';
+  name: string | undefined = undefined;
+  libName: string | undefined = undefined;
+  libVersion: string | undefined = undefined;
+  quitRequested = false;
+
+  readonly backend: RespBackend;
+  readonly server: RespServerStatus;
+  readonly logger: Logger;
+  readonly session: RespSession = this;
+
+  private readonly socket: Socket;
+  private readonly deps: RespConnectionDeps;
+  private readonly limits: RespConnectionLimits;
+  private readonly parser: RespParser;
+  private readonly replies = new RespReplyBuffer();
+
+  /** Parsed commands not started yet: queue[queueHead..]. */
+  private queue: Buffer[][] = [];
+  private queueHead = 0;
+  private inFlight = 0;
+  private readonly waveArgv: Buffer[][] = [];
+  private readonly waveCommands: (RespCommand | undefined)[] = [];
+  private readonly waveResults: (RespValue | Promise<RespValue>)[] = [];
+  private readonly waveReadKeys = new Set<string>();
+  private readonly waveWriteKeys = new Set<string>();
+
+  private running = false;
+  private pausedForBacklog = false;
+  /** The parser's error, replied once the commands before it are done. */
+  private protocolError: string | undefined = undefined;
+  /** The client shut down its sending side: finish what was sent, then end. */
+  private peerEnded = false;
+  private closeReason: RespCloseReason | undefined = undefined;
+  /** We ended our side (QUIT, protocol error, peer ended): nothing more runs. */
+  private ending = false;
+  private closed = false;
+
+  constructor(socket: Socket, id: number, deps: RespConnectionDeps) {
+    this.socket = socket;
+    this.id = id;
+    this.deps = deps;
+    this.limits = deps.limits;
+    this.backend = deps.backend;
+    this.server = deps.server;
+    this.remoteAddress = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? 0}`;
+    this.localAddress = `${socket.localAddress ?? '?'}:${socket.localPort ?? 0}`;
+    this.logger = deps.logger.child({ client: id, addr: this.remoteAddress });
+    this.connectedAtMs = deps.clock.now();
+    this.lastCommandAtMs = this.connectedAtMs;
+    this.parser = new RespParser(deps.parserOptions);
+
+    socket.setNoDelay(true);
+    if (this.limits.idleTimeoutMs > 0) {
+      socket.setTimeout(this.limits.idleTimeoutMs);
+      socket.on('timeout', this.onIdleTimeout);
+    }
+    socket.on('data', this.onData);
+    socket.on('end', this.onEnd);
+    socket.on('error', this.onError);
+    socket.on('close', this.onClose);
+  }
+
+  nowMs(): number {
+    return this.deps.clock.now();
+  }
+
+  /** Closes the connection now, dropping unsent replies. */
+  destroy(reason: RespCloseReason): void {
+    this.closeReason ??= reason;
+    this.socket.destroy();
+  }
+
+  /** Ends our side after the replies written so far; nothing more is read or run. */
+  private end(): void {
+    this.ending = true;
+    this.queue = [];
+    this.queueHead = 0;
+    this.socket.pause();
+    this.socket.end();
+  }
+
+  private get pendingReplies(): number {
+    return this.queue.length - this.queueHead + this.inFlight;
+  }
+
+  private readonly onData = (chunk: Buffer): void => {
+    if (this.closed || this.ending) return;
+    const { commands, protocolError } = this.parser.feed(chunk);
+    for (const argv of commands) this.queue.push(argv);
+    if (protocolError !== undefined) {
+      this.protocolError = protocolError;
+      this.socket.pause();
+    } else if (!this.pausedForBacklog && this.pendingReplies >= this.limits.maxPendingRepliesPerClient) {
+      this.pausedForBacklog = true;
+      this.socket.pause();
+    }
+    if (!this.running) void this.run();
+  };
+
+  private readonly onEnd = (): void => {
+    if (this.closed || this.ending) return;
+    this.peerEnded = true;
+    if (!this.running) void this.run();
+  };
+
+  private readonly onError = (error: Error): void => {
+    // Resets and broken pipes are how clients leave; 'close' follows.
+    this.closeReason ??= 'socket-error';
+    this.logger.debug({ err: error }, 'RESP client socket error');
+  };
+
+  private readonly onIdleTimeout = (): void => {
+    if (this.running || this.pendingReplies > 0) return;
+    this.logger.debug({ idleTimeoutMs: this.limits.idleTimeoutMs }, 'closing idle RESP client');
+    this.destroy('idle-timeout');
+  };
+
+  private readonly onClose = (): void => {
+    if (this.closed) return;
+    this.closed = true;
+    this.queue = [];
+    this.queueHead = 0;
+    this.deps.onClosed(this, this.closeReason ?? 'peer-closed');
+  };
+
+  /** Runs queued commands wave by wave until the queue is empty. One run at a time per connection. */
+  private async run(): Promise<void> {
+    assert(!this.running, 'one run loop per connection');
+    assert(!this.ending, 'nothing runs after the connection ended');
+    this.running = true;
+    try {
+      while (!this.closed) {
+        const count = this.takeWave();
+        if (count === 0) break;
+        await this.runWave(count);
+        if (this.closed) return;
+        if (this.quitRequested) {
+          this.flush();
+          this.closeReason ??= 'quit';
+          this.end();
+          return;
+        }
+        const queueEmpty = this.queueHead === this.queue.length;
+        if (queueEmpty || this.replies.lengthBytes >= FLUSH_THRESHOLD_BYTES) this.flush();
+        if (this.pausedForBacklog && this.pendingReplies <= this.limits.maxPendingRepliesPerClient / 2 && !this.closed) {
+          this.pausedForBacklog = false;
+          this.socket.resume();
+        }
+      }
+      if (this.closed) return;
+      this.flush();
+      if (this.protocolError !== undefined) {
+        this.logger.debug({ protocolError: this.protocolError }, 'RESP protocol error; closing the connection');
+        this.replies.error(this.protocolError);
+        this.flush();
+        this.closeReason ??= 'protocol-error';
+        this.end();
+      } else if (this.peerEnded) {
+        this.end();
+      }
+    } catch (error) {
+      // runCommand never throws, so this is a bug in this file: log it loudly, drop the client, keep the node.
+      this.logger.error({ err: error }, 'RESP connection failed; closing it');
+      this.destroy('internal-error');
+    } finally {
+      this.running = false;
+    }
+  }
+
+  private async runWave(count: number): Promise<void> {
+    this.inFlight = count;
+    this.deps.onCommandsProcessed(count);
+    const results = this.waveResults;
+    for (let i = 0; i < count; i += 1) {
+      const argv = this.waveArgv[i] as Buffer[];
+      const command = this.waveCommands[i];
+      this.lastCommandName = command?.name ?? 'unknown';
+      results[i] = runCommand(this, command, argv);
+    }
+    this.lastCommandAtMs = this.deps.clock.now();
+    for (let i = 0; i < count; i += 1) {
+      let reply = results[i] as RespValue | Promise<RespValue>;
+      if (reply instanceof Promise) reply = await reply;
+      if (this.closed) break;
+      this.replies.value(reply);
+    }
+    // Drop references to request buffers and replies before the next wave.
+    this.waveArgv.length = 0;
+    this.waveCommands.length = 0;
+    results.length = 0;
+    this.inFlight = 0;
+  }
+
+  /** Moves the next wave from the queue into waveArgv / waveCommands; returns its size. */
+  private takeWave(): number {
+    const available = this.queue.length - this.queueHead;
+    if (available === 0) return 0;
+    const limit = Math.min(available, this.limits.maxConcurrentCommandsPerClient);
+    if (limit > 1) {
+      this.waveReadKeys.clear();
+      this.waveWriteKeys.clear();
+    }
+    let count = 0;
+    while (count < limit) {
+      const argv = this.queue[this.queueHead + count] as Buffer[];
+      const command = lookupCommand(argv[0] as Buffer);
+      if (command?.access === 'barrier' && count > 0) break;
+      if (limit > 1 && command !== undefined && !this.admitKeys(command, argv, count === 0)) break;
+      this.waveArgv[count] = argv;
+      this.waveCommands[count] = command;
+      count += 1;
+      if (command?.access === 'barrier') break;
+    }
+    assert(count >= 1, 'a wave takes at least the first queued command');
+    this.queueHead += count;
+    if (this.queueHead === this.queue.length) {
+      this.queue.length = 0;
+      this.queueHead = 0;
+    } else if (this.queueHead >= QUEUE_COMPACT_MIN && this.queueHead * 2 >= this.queue.length) {
+      this.queue = this.queue.slice(this.queueHead);
+      this.queueHead = 0;
+    }
+    return count;
+  }
+
+  /**
+   * Adds the command's keys to the wave's key sets, unless it conflicts with the wave (a write to a
+   * key the wave reads or writes, or a read of a key it writes). The first command never conflicts.
+   */
+  private admitKeys(command: RespCommand, argv: readonly Buffer[], first: boolean): boolean {
+    if (command.access !== 'read' && command.access !== 'write') return true;
+    const last = command.lastKey < 0 ? argv.length + command.lastKey : Math.min(command.lastKey, argv.length - 1);
+    const writes = command.access === 'write';
+    if (!first) {
+      for (let i = command.firstKey; i <= last; i += command.keyStep) {
+        const key = (argv[i] as Buffer).toString('latin1');
+        if (this.waveWriteKeys.has(key) || (writes && this.waveReadKeys.has(key))) return false;
+      }
+    }
+    const keys = writes ? this.waveWriteKeys : this.waveReadKeys;
+    for (let i = command.firstKey; i <= last; i += command.keyStep) keys.add((argv[i] as Buffer).toString('latin1'));
+    return true;
+  }
+
+  /**
+   * Writes buffered replies to the socket, then disconnects the client if what the socket could not
+   * hand to the kernel exceeds its output bound (checked after the write, so the kernel's buffers
+   * absorb what they can first, as with Redis).
+   */
+  private flush(): void {
+    if (this.replies.lengthBytes === 0 || this.closed) return;
+    const parts = this.replies.take();
+    if (parts.length === 1) {
+      this.socket.write(parts[0] as Buffer);
+    } else {
+      this.socket.cork();
+      for (const part of parts) this.socket.write(part);
+      this.socket.uncork();
+    }
+    if (this.socket.writableLength > this.limits.maxOutputBufferBytes) {
+      this.logger.warn({ maxOutputBufferBytes: this.limits.maxOutputBufferBytes, bufferedBytes: this.socket.writableLength },
+        'RESP client output buffer limit reached (the client does not read its replies); disconnecting it');
+      this.destroy('output-limit');
+    }
+  }
+}
