@@ -8,7 +8,7 @@ import { assert } from '../core/assert.js';
 import type { ValueCodec } from './codec.js';
 import type { NodeConnection } from './connection.js';
 import { makeError } from './error-mapping.js';
-import { checkInteger, type ResolvedClientOptions } from './options.js';
+import { checkInteger, MAX_TIMER_MS, type ResolvedClientOptions } from './options.js';
 import { NodePool } from './pool.js';
 import type {
   BatchItemResult, ClientStatus, ConnectionInfo, DeleteOptions, DeleteResult, GetManyOptions, GetOptions, GetResult,
@@ -96,6 +96,7 @@ export class RingkvClient<T> {
   private inFlight = 0;
   private pumping = false;
   private pumpAgain = false;
+  /** Set by close(): nothing more is sent, and the pool's close is in progress or done. */
   private closing: Promise<void> | undefined;
 
   private constructor(private readonly options: ResolvedClientOptions<T>) {
@@ -240,16 +241,22 @@ export class RingkvClient<T> {
   close(): Promise<void> {
     if (this.closing === undefined) {
       const error = makeError(ErrorCode.NOT_CONNECTED, 'the client was closed', {});
+      let poolClosed = (): void => undefined;
+      // Set before the calls are failed, so that the slots they free do not send queued calls.
+      this.closing = new Promise<void>((resolve) => {
+        poolClosed = resolve;
+      });
       for (const call of [...this.active]) this.finish(call, error);
-      this.closing = this.pool.close(error);
+      void this.pool.close(error).then(poolClosed);
     }
     return this.closing;
   }
 
   private callTimeoutMs(timeoutMs: number | undefined): number {
     if (timeoutMs === undefined) return this.options.timeoutMs;
-    if (!Number.isSafeInteger(timeoutMs) || timeoutMs < 1) {
-      throw makeError(ErrorCode.INVALID_ARGUMENT, `timeoutMs must be an integer >= 1, got ${timeoutMs}`, { details: { timeoutMs } });
+    const maxMs = MAX_TIMER_MS - this.options.timeoutGraceMs;
+    if (!Number.isSafeInteger(timeoutMs) || timeoutMs < 1 || timeoutMs > maxMs) {
+      throw makeError(ErrorCode.INVALID_ARGUMENT, `timeoutMs must be an integer in 1..${maxMs}, got ${timeoutMs}`, { details: { timeoutMs } });
     }
     return timeoutMs;
   }
@@ -335,6 +342,7 @@ export class RingkvClient<T> {
 
   /** Sends queued calls while there are free slots and connections. Re-entrant calls loop instead of nesting. */
   private pump(): void {
+    if (this.closing !== undefined) return;
     if (this.pumping) {
       this.pumpAgain = true;
       return;

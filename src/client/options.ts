@@ -130,6 +130,9 @@ export const CLIENT_DEFAULTS = {
 
 const ADDRESS_PATTERN = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+):(\d{1,5})$/;
 
+/** Longest delay a timer can have (setTimeout fires at once for anything above 2^31 - 1 ms). */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /** Checks a "host:port" address; returns a reason when it is not one. */
 export function checkAddress(address: string): string | undefined {
   const match = ADDRESS_PATTERN.exec(address);
@@ -143,10 +146,17 @@ function invalid(message: string, details?: Record<string, unknown>): never {
   throw makeError(ErrorCode.INVALID_CONFIG, message, details === undefined ? undefined : { details });
 }
 
-/** Throws InvalidConfigError unless `value` is an integer >= `min`. */
-export function checkInteger(name: string, value: number, min: number): number {
-  if (!Number.isSafeInteger(value) || value < min) invalid(`option ${name} must be an integer >= ${min}, got ${value}`, { [name]: value });
+/** Throws InvalidConfigError unless `value` is an integer in `min..max`. */
+export function checkInteger(name: string, value: number, min: number, max: number = Number.MAX_SAFE_INTEGER): number {
+  if (!Number.isSafeInteger(value) || value < min || value > max) {
+    invalid(`option ${name} must be an integer in ${min}..${max}, got ${value}`, { [name]: value });
+  }
   return value;
+}
+
+/** checkInteger for a duration used as a timer delay. */
+function checkMs(name: string, value: number, min: number): number {
+  return checkInteger(name, value, min, MAX_TIMER_MS);
 }
 
 /**
@@ -164,24 +174,27 @@ export function resolveClientOptions<T>(options: ClientOptions<T>, defaultFactor
   const resolved: ResolvedClientOptions<T> = {
     nodes: [...options.nodes],
     clientName: options.clientName ?? CLIENT_DEFAULTS.clientName,
-    timeoutMs: checkInteger('timeoutMs', options.timeoutMs ?? CLIENT_DEFAULTS.timeoutMs, 1),
-    timeoutGraceMs: checkInteger('timeoutGraceMs', options.timeoutGraceMs ?? CLIENT_DEFAULTS.timeoutGraceMs, 0),
-    connectTimeoutMs: checkInteger('connectTimeoutMs', options.connectTimeoutMs ?? CLIENT_DEFAULTS.connectTimeoutMs, 1),
+    timeoutMs: checkMs('timeoutMs', options.timeoutMs ?? CLIENT_DEFAULTS.timeoutMs, 1),
+    timeoutGraceMs: checkMs('timeoutGraceMs', options.timeoutGraceMs ?? CLIENT_DEFAULTS.timeoutGraceMs, 0),
+    connectTimeoutMs: checkMs('connectTimeoutMs', options.connectTimeoutMs ?? CLIENT_DEFAULTS.connectTimeoutMs, 1),
     maxInFlight: checkInteger('maxInFlight', options.maxInFlight ?? CLIENT_DEFAULTS.maxInFlight, 1),
     maxQueuedRequests: checkInteger('maxQueuedRequests', options.maxQueuedRequests ?? CLIENT_DEFAULTS.maxQueuedRequests, 0),
     batchConcurrency: checkInteger('batchConcurrency', options.batchConcurrency ?? CLIENT_DEFAULTS.batchConcurrency, 1),
-    reconnectBackoffMinMs: checkInteger('reconnectBackoffMinMs', options.reconnectBackoffMinMs ?? CLIENT_DEFAULTS.reconnectBackoffMinMs, 1),
-    reconnectBackoffMaxMs: checkInteger('reconnectBackoffMaxMs', options.reconnectBackoffMaxMs ?? CLIENT_DEFAULTS.reconnectBackoffMaxMs, 1),
+    reconnectBackoffMinMs: checkMs('reconnectBackoffMinMs', options.reconnectBackoffMinMs ?? CLIENT_DEFAULTS.reconnectBackoffMinMs, 1),
+    reconnectBackoffMaxMs: checkMs('reconnectBackoffMaxMs', options.reconnectBackoffMaxMs ?? CLIENT_DEFAULTS.reconnectBackoffMaxMs, 1),
     strategy: options.strategy ?? CLIENT_DEFAULTS.strategy,
     retryWritesOnFailover: options.retryWritesOnFailover ?? CLIENT_DEFAULTS.retryWritesOnFailover,
     // Without a codec T is Uint8Array (connect's overloads make sure of it).
     codec: options.codec ?? (bytesCodec as unknown as ValueCodec<T>),
     resolver: options.resolver,
     maxFrameBytes: checkInteger('maxFrameBytes', options.maxFrameBytes ?? CLIENT_DEFAULTS.maxFrameBytes, 1024),
-    closeTimeoutMs: checkInteger('closeTimeoutMs', options.closeTimeoutMs ?? CLIENT_DEFAULTS.closeTimeoutMs, 0),
+    closeTimeoutMs: checkMs('closeTimeoutMs', options.closeTimeoutMs ?? CLIENT_DEFAULTS.closeTimeoutMs, 0),
     webSocketFactory: options.webSocketFactory ?? defaultFactory,
     onConnectionStateChange: options.onConnectionStateChange,
   };
+  if (resolved.timeoutMs + resolved.timeoutGraceMs > MAX_TIMER_MS) {
+    invalid(`options timeoutMs + timeoutGraceMs must not exceed ${MAX_TIMER_MS}`);
+  }
   if (resolved.reconnectBackoffMinMs > resolved.reconnectBackoffMaxMs) {
     invalid('option reconnectBackoffMinMs must not exceed reconnectBackoffMaxMs',
       { reconnectBackoffMinMs: resolved.reconnectBackoffMinMs, reconnectBackoffMaxMs: resolved.reconnectBackoffMaxMs });

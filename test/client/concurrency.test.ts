@@ -71,6 +71,19 @@ describe('many requests on one connection', () => {
     await client.close();
     await firstFails;
   });
+
+  it('fails queued and in-flight calls on close without sending the queued ones', async () => {
+    // close() rejects every pending call with NotConnectedError, and the slot it frees is not reused.
+    const server = await harness.server();
+    server.intercept = () => ({ kind: 'hold' });
+    const client = await harness.client({ nodes: [server.address], maxInFlight: 1 });
+    const calls = ['a', 'b', 'c'].map((key) => client.get(key));
+    await server.waitFor(() => server.requestsOf('get').length === 1);
+    const failures = Promise.all(calls.map((call) => expect(call).rejects.toMatchObject({ code: 'ERR_NOT_CONNECTED' })));
+    await client.close();
+    await failures;
+    expect(server.requestsOf('get').map((get) => get.key)).toEqual(['a']);
+  });
 });
 
 describe('batches', () => {

@@ -100,6 +100,8 @@ describe('errors of calls', () => {
     const server = await harness.server();
     const client = await harness.client({ nodes: [server.address] });
     await expect(client.get('k', { timeoutMs: 0 })).rejects.toBeInstanceOf(InvalidArgumentError);
+    await expect(client.get('k', { timeoutMs: 2 ** 31 })).rejects.toBeInstanceOf(InvalidArgumentError);
+    await expect(connect({ nodes: ['a:1'], connectTimeoutMs: 2 ** 31 })).rejects.toThrow(/connectTimeoutMs/);
     await expect(client.getMany(['k'], { concurrency: 0 })).rejects.toBeInstanceOf(InvalidConfigError);
     await expect(client.get(42 as unknown as string)).rejects.toBeInstanceOf(InvalidArgumentError);
   });
