@@ -240,7 +240,7 @@ export class Coordinator {
       ttlMs: options.ttlMs,
     };
     const obj = self === undefined
-      ? this.store.coordinateRemote(intent)
+      ? this.store.coordinateRemote(key, intent)
       : await this.store.coordinate(key, intent, self.role === 'fallback' ? self.standsFor : undefined);
     if (apl.some((e) => e.role === 'fallback')) this.stats.sloppyQuorumWrites++;
     if (liveSiblingCount(obj) > 1) this.stats.siblingsCreated++;

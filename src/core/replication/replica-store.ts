@@ -18,7 +18,7 @@ import { OverloadedError } from '../../errors.js';
 import { KeyLock } from './key-lock.js';
 import type { ReplicationStats } from './stats.js';
 import {
-  applyWrite, clockActors, compareClocks, decodeObject, encodeObject, equalObjects, isTombstoneOnly, mergeClocks, mergeObjects,
+  applyWrite, pruneObject, clockActors, compareClocks, decodeObject, encodeObject, equalObjects, isTombstoneOnly, mergeClocks, mergeObjects,
   type KvObject, type VClock,
 } from './version-adapter.js';
 
@@ -156,26 +156,32 @@ export class ReplicaStore {
     const storageKey = this.storageKey(key, hintFor);
     return this.lock.run(storageKey, async () => {
       const local = await this.load(storageKey);
-      const obj = this.applyIntent(local?.obj, intent, hintFor === undefined);
+      const obj = this.applyIntent(key, local?.obj, intent, hintFor === undefined);
       await this.store(storageKey, obj, local?.bytes, hintFor);
       return obj;
     });
   }
 
   /** Applies a write where this node holds no replica (a forwarded request whose view differs). */
-  coordinateRemote(intent: WriteIntent): KvObject {
-    return this.applyIntent(undefined, { ...intent, contextMode: 'given' }, false);
+  coordinateRemote(key: string, intent: WriteIntent): KvObject {
+    return this.applyIntent(key, undefined, { ...intent, contextMode: 'given' }, false);
   }
 
-  private applyIntent(local: KvObject | undefined, intent: WriteIntent, mayReuseActor: boolean): KvObject {
+  private applyIntent(key: string, local: KvObject | undefined, intent: WriteIntent, mayReuseActor: boolean): KvObject {
     const actor = (mayReuseActor && local !== undefined ? this.actors.reusable(local.clock) : undefined) ?? this.actors.fresh();
     const context = intent.contextMode === 'local' && local !== undefined
       ? (intent.context === undefined ? local.clock : mergeClocks(local.clock, intent.context))
       : intent.context;
-    return applyWrite(local, context, actor, intent.value, this.env.clock.now(), {
+    const now = this.env.clock.now();
+    const written = applyWrite(local, context, actor, intent.value, now, {
       maxSiblings: this.options.maxSiblings,
       ttlMs: intent.ttlMs,
+      key,
     });
+    // Riak's vclock bounds (50 entries, young 20 s, old 1 day) keep clocks from growing without
+    // limit as nodes restart (each run writes under new actors); pruning keeps every entry a
+    // sibling's dot needs and this actor's own.
+    return pruneObject(written, now, { localNodeId: actor });
   }
 
   /** Drops the stored tombstone of `key` if it is still exactly what `tombstone` covers. */

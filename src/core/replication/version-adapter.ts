@@ -6,7 +6,7 @@ import type { VClock } from '../version/vclock.js';
 import { compare } from '../version/vclock.js';
 
 export {
-  applyWrite, equalObjects, isTombstoneOnly, liveSiblings, mergeObjects, pickDeterministic, reconcile, isExpired,
+  applyWrite, pruneObject, equalObjects, isTombstoneOnly, liveSiblings, mergeObjects, pickDeterministic, reconcile, isExpired,
   type KvObject, type Sibling,
 } from '../version/object.js';
 export { emptyClock, merge as mergeClocks, type VClock } from '../version/vclock.js';

@@ -118,7 +118,7 @@ describe('RespParser: protocol errors', () => {
   ];
 
   // Each kind of garbage gets its Redis-worded error, whole or fed one byte at a time.
-  it.each(cases)('%j → %s', (input, expected, options) => {
+  it.each(cases.map(([input, expected, options]) => ({ input, expected, options })))('$input → $expected', ({ input, expected, options }) => {
     const bytes = b(input);
     expect(parseAll([bytes], options)).toEqual({ commands: [], error: expected, errors: 1 });
     expect(parseAll(split(bytes, Array.from({ length: bytes.length }, (_, i) => i)), options)).toEqual({ commands: [], error: expected, errors: 1 });
