@@ -25,7 +25,7 @@ export function createLogger(options: LoggerOptions): PinoLogger {
   if (pretty) {
     return pino(base, pino.transport({
       target: 'pino-pretty',
-      options: { destination: fd, colorize: true, translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname', messageFormat: '[{node}] {msg}' },
+      options: { destination: fd, colorize: true, singleLine: true, translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname,node', messageFormat: '[{node}] {msg}' },
     }));
   }
   return pino(base, pino.destination({ fd, sync: false }));
