@@ -1,6 +1,19 @@
 /**
- * `ringkv/client`: the TypeScript SDK for Node. Connect with `connect({ nodes: ['127.0.0.1:7000'] })`.
- * A browser build uses src/client/browser.ts, which is the same API over the global WebSocket.
+ * `ringkv/client`: the TypeScript SDK for Node. A browser build uses src/client/browser.ts, the
+ * same API over the global WebSocket.
+ *
+ * @example
+ * ```ts
+ * import { connect, jsonCodec } from 'ringkv/client';
+ * const client = await connect({
+ *   nodes: ['127.0.0.1:7001', '127.0.0.1:7002'],
+ *   codec: jsonCodec<string[]>(),
+ *   resolver: (carts) => [...new Set(carts.flat())], // merge concurrent versions as a set
+ * });
+ * const cart = await client.get('cart:42');
+ * await client.put('cart:42', [...(cart.value ?? []), 'book'], { context: cart.context });
+ * await client.close();
+ * ```
  */
 import type { ValueCodec } from './codec.js';
 import { RingkvClient } from './client.js';
