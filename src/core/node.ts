@@ -13,7 +13,9 @@ import type { Transport } from './transport.js';
 import type { Address, Envelope, NodeId } from './wire.js';
 import type { StorageEngine } from '../storage/types.js';
 import type { WireSibling } from '../api/client-protocol.js';
-import { Membership, type MembershipChange, type MembershipOptions, type MemberView } from './membership/index.js';
+import {
+  Membership, resolveMembershipOptions, type MembershipChange, type MembershipOptions, type MemberView,
+} from './membership/index.js';
 import { Ring, type KeyHasher } from './ring/index.js';
 import type { ClusterView, PreferenceEntry } from './replication/cluster-view.js';
 import type { GetOptions, WriteOptions } from './replication/coordinator.js';
@@ -104,9 +106,35 @@ export class RingNode implements ClusterView {
     this.refreshRing();
   }
 
-  /** Stops timers; with `leave`, first tells the cluster this node is leaving for good. */
-  stop(options: { leave?: boolean } = {}): void {
-    if (options.leave) this.membership.leave();
+  /**
+   * Leaves the ring for good: announces `leaving`, then `left`, and resolves once the announcement
+   * had its rounds (or after `maxWaitMs`). The node keeps serving meanwhile; call `stop` after.
+   */
+  leave(maxWaitMs = 10_000): Promise<void> {
+    const { gossipIntervalMs, leaveAnnounceRounds } = resolveMembershipOptions(this.options.membership);
+    const timers = this.components.env.timers;
+    return new Promise((resolve) => {
+      let done = false;
+      const finish = (): void => {
+        if (done) return;
+        done = true;
+        off();
+        timers.clearTimer(guard);
+        resolve();
+      };
+      const guard = timers.setTimer(maxWaitMs, finish);
+      const off = this.membership.onChange((change) => {
+        if (change.kind === 'left' && change.member.id === this.localId) {
+          // `left` is announced for a few more rounds before membership stops by itself.
+          timers.setTimer(gossipIntervalMs * (leaveAnnounceRounds + 1), finish);
+        }
+      });
+      this.membership.leave();
+    });
+  }
+
+  /** Stops timers. To leave the ring for good, await `leave()` first. */
+  stop(): void {
     this.membership.stop();
     this.replication.stop();
     this.unsubscribe?.();

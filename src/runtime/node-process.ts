@@ -190,7 +190,8 @@ export async function startNode(options: NodeOptions, extras: StartNodeExtras = 
     const stop = async (stopOptions: { leave?: boolean } = {}): Promise<void> => {
       if (stopped) return;
       stopped = true;
-      node.stop(stopOptions);
+      if (stopOptions.leave) await node.leave();
+      node.stop();
       await resp?.close();
       await clientServer?.close();
       await transport?.close();
