@@ -122,7 +122,7 @@ export async function copyLiveRecords(host: CompactionHost, inputsUnsorted: read
   try {
     for (const input of inputs) {
       const now = host.clock.now();
-      const end = await scanSegment(input.fh, input.sizeBytes, host.maxBodyBytes, async (record, offset, frame) => {
+      const end = await scanSegment(input.fh, input.sizeBytes, host.maxBodyBytes, async (record, offset, buf, at) => {
         const slot = host.index.slot(record.key);
         if (slot === undefined || host.index.seg[slot] !== input.handle || host.index.off[slot] !== offset) return;
         const exp = host.index.exp[slot]!;
@@ -133,8 +133,8 @@ export async function copyLiveRecords(host: CompactionHost, inputsUnsorted: read
         }
         let out: Uint8Array;
         if (absent && (record.flags & FLAG_TOMBSTONE) === 0) out = encodeRecord(record.key, undefined, undefined, FLAG_TOMBSTONE);
-        else if ((record.flags & FLAG_BATCH_CONTINUES) !== 0) out = withoutBatchFlag(record);
-        else out = Buffer.from(frame); // a copy: `frame` is a view into the scan buffer
+        else if ((record.flags & FLAG_BATCH_CONTINUES) !== 0) out = withoutBatchFlag(buf, record);
+        else out = Buffer.from(buf.subarray(at, at + record.frameBytes)); // a copy: `buf` is the scan's reused buffer
         moved.push({
           key: record.key, fromHandle: input.handle, fromOffset: offset,
           offset: written + chunkBytes, frameBytes: out.length, exp: absent ? TOMBSTONE : exp,

@@ -13,6 +13,7 @@
  * maxGroupCommitBytes), writes it with one syscall at the end of the active segment, updates the
  * index, and under fsync=always fsyncs once before resolving every write of the group.
  */
+import { writeSync } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { assert } from '../../core/assert.js';
@@ -31,7 +32,7 @@ import { KeyIndex, NEVER_EXPIRES, TOMBSTONE } from './key-index.js';
 import { DirLock } from './lock.js';
 import type { LogEngineOptions, ResolvedLogOptions } from './options.js';
 import { resolveLogOptions } from './options.js';
-import { decodeFrame, encodeRecord, FLAG_BATCH_CONTINUES, FLAG_TOMBSTONE, FRAME_HEADER_BYTES, maxBodyBytesFor } from './record.js';
+import { decodeFrame, encodeRecord, FLAG_BATCH_CONTINUES, FLAG_TOMBSTONE, FRAME_HEADER_BYTES, maxBodyBytesFor, recordValue } from './record.js';
 import { recover } from './recovery.js';
 import { scanSegment } from './scan.js';
 import { collectScanKeys } from './scan-walk.js';
@@ -88,6 +89,9 @@ export interface CompactionSummary {
   readonly droppedKeys: number;
 }
 
+/** Groups up to this size are written with a synchronous pwrite (see writeGroup). */
+const SYNC_WRITE_MAX_BYTES = 256 * 1024;
+
 const nodeTimers: Timers = (() => {
   const pending = new Map<number, ReturnType<typeof setTimeout>>();
   let next = 1;
@@ -134,7 +138,8 @@ export class LogEngine implements StorageEngine {
   private readonly timers: Timers;
   private readonly cache: ValueCache;
   private sorted: SortedKeys | undefined;
-  private readonly segmentsByHandle = new Map<number, Segment>();
+  /** Open segments by handle (handles only grow, so this is a sparse array). */
+  private readonly segmentsByHandle: (Segment | undefined)[] = [];
   /** Every open segment in replay order; the active one (if any) is last. */
   private ordered: Segment[] = [];
   private active: Segment | undefined;
@@ -211,7 +216,7 @@ export class LogEngine implements StorageEngine {
     const handle = index.seg[slot]!;
     const offset = index.off[slot]!;
     const length = index.len[slot]!;
-    const segment = this.segmentsByHandle.get(handle);
+    const segment = this.segmentsByHandle[handle];
     assert(segment !== undefined, 'the index points at an open segment');
     let buf: Buffer;
     try {
@@ -227,9 +232,9 @@ export class LogEngine implements StorageEngine {
     }
     // Cache only if the key still lives where it was read from (it may have been overwritten meanwhile).
     if (index.slot(key) === slot && index.seg[slot] === handle && index.off[slot] === offset) {
-      this.cache.set(key, decoded.value, length);
+      this.cache.set(key, recordValue(buf, decoded), length);
     }
-    return record(decoded.value);
+    return record(recordValue(buf, decoded));
   }
 
   async scan(options?: ScanOptions): Promise<ScanPage> {
@@ -344,10 +349,23 @@ export class LogEngine implements StorageEngine {
     return new Promise<void>((resolve, reject) => {
       this.queue.push({ ops, bytes, roll, resolve, reject });
       this.queuedBytes += bytes;
-      this.pumping ??= this.pump().finally(() => {
-        this.pumping = undefined;
-      });
+      this.kick();
     });
+  }
+
+  /**
+   * Starts the pump unless it runs. It starts on the next turn of the event loop, so that every
+   * write issued in this turn joins the first group.
+   */
+  private kick(): void {
+    if (this.pumping !== undefined) return;
+    this.pumping = new Promise<void>((resolve) => setImmediate(resolve))
+      .then(() => this.pump())
+      .finally(() => {
+        this.pumping = undefined;
+        // Writes queued between the pump's last look at the queue and now.
+        if (this.queue.length > 0) this.kick();
+      });
   }
 
   /** Drains the write queue, one group commit per turn. */
@@ -401,7 +419,11 @@ export class LogEngine implements StorageEngine {
     try {
       let done = 0;
       while (done < buf.length) {
-        const { bytesWritten } = await active.fh.write(buf, done, buf.length - done, start + done);
+        // Small writes only copy into the page cache: doing them synchronously saves a round trip
+        // through the libuv thread pool, which costs more than the copy.
+        const bytesWritten = buf.length <= SYNC_WRITE_MAX_BYTES
+          ? writeSync(active.fh.fd, buf, done, buf.length - done, start + done)
+          : (await active.fh.write(buf, done, buf.length - done, start + done)).bytesWritten;
         done += bytesWritten;
       }
     } catch (e) {
@@ -467,7 +489,7 @@ export class LogEngine implements StorageEngine {
 
   private registerSegment(name: SegmentName, sizeBytes: number, fh: fs.FileHandle): Segment {
     const segment = new Segment(this.nextHandle++, name.id, name.gen, this.dir, fh, sizeBytes);
-    this.segmentsByHandle.set(segment.handle, segment);
+    this.segmentsByHandle[segment.handle] = segment;
     return segment;
   }
 
@@ -491,6 +513,24 @@ export class LogEngine implements StorageEngine {
       return;
     }
     await writeHintFile(segment.hintPath, sizeBytes, [...latest.values()]);
+  }
+
+  /**
+   * The hint of the newest segment, from the index instead of a scan: every record in it is newer
+   * than any other segment's, so the keys the index places in it are exactly the keys whose newest
+   * record in it a scan would find (tombstones of absent keys aside, which a scan counts as dead
+   * all the same).
+   */
+  private hintFromIndex(segment: Segment): HintEntry[] {
+    assert(segment === this.ordered[this.ordered.length - 1], 'only the newest segment');
+    const { seg, off, len, exp } = this.index;
+    const entries: HintEntry[] = [];
+    for (const [key, slot] of this.index.entries()) {
+      if (seg[slot] !== segment.handle) continue;
+      const e = exp[slot]!;
+      entries.push({ key, offset: off[slot]!, frameBytes: len[slot]!, expiresAtMs: Number.isFinite(e) ? e : undefined, tombstone: e === TOMBSTONE });
+    }
+    return entries;
   }
 
   // ---------------------------------------------------------------- index accounting
@@ -520,7 +560,7 @@ export class LogEngine implements StorageEngine {
   }
 
   private account(slot: number): void {
-    const segment = this.segmentsByHandle.get(this.index.seg[slot]!)!;
+    const segment = this.segmentsByHandle[this.index.seg[slot]!]!;
     const len = this.index.len[slot]!;
     const exp = this.index.exp[slot]!;
     if (exp === TOMBSTONE) {
@@ -534,7 +574,7 @@ export class LogEngine implements StorageEngine {
 
   /** Takes a slot's current record out of the counters: it becomes dead in its segment. */
   private unaccount(slot: number): void {
-    const segment = this.segmentsByHandle.get(this.index.seg[slot]!)!;
+    const segment = this.segmentsByHandle[this.index.seg[slot]!]!;
     const len = this.index.len[slot]!;
     const exp = this.index.exp[slot]!;
     segment.deadBytes += len;
@@ -665,9 +705,9 @@ export class LogEngine implements StorageEngine {
     }
     const gone = new Set(result.inputs);
     this.ordered = this.ordered.filter((s) => !gone.has(s));
-    for (const s of result.inputs) this.segmentsByHandle.delete(s.handle);
+    for (const s of result.inputs) this.segmentsByHandle[s.handle] = undefined;
     // Nothing may point at a deleted segment any more.
-    for (const [, slot] of index.entries()) assert(!gone.has(this.segmentsByHandle.get(index.seg[slot]!)!), 'index points at a live segment');
+    for (const [, slot] of index.entries()) assert(this.segmentsByHandle[index.seg[slot]!] !== undefined, 'index points at a live segment');
     return output;
   }
 
@@ -772,7 +812,7 @@ export class LogEngine implements StorageEngine {
     if (active !== undefined && this.failure === undefined) {
       try {
         await active.fh.datasync();
-        if (active.sizeBytes > 0) await this.writeHint(active);
+        if (active.sizeBytes > 0) await writeHintFile(active.hintPath, active.sizeBytes, this.hintFromIndex(active));
       } catch (e) {
         error = toIoError(`cannot flush ${active.path} on close`, e);
       }
@@ -786,7 +826,7 @@ export class LogEngine implements StorageEngine {
   /** Closes files and the lock without flushing (also used when open fails). */
   private async abandon(): Promise<void> {
     this.closing = true;
-    for (const s of this.segmentsByHandle.values()) await s.close();
+    for (const s of this.segmentsByHandle) await s?.close();
     await this.lock?.release();
   }
 

@@ -32,14 +32,24 @@ const KNOWN_FLAGS = FLAG_TOMBSTONE | FLAG_BATCH_CONTINUES;
 const encoder = new Encoder({ useRecords: false, tagUint8Array: false });
 const decoder = new Decoder({ useRecords: false });
 
-/** A decoded record. `value` is a view into the buffer it was parsed from. */
+/**
+ * A decoded record. The value is not copied or even sliced: `valueOffset` and `valueBytes` locate it
+ * in the buffer the frame was decoded from (recovery never needs it; reads take a view).
+ */
 export interface DecodedRecord {
   readonly key: string;
   readonly flags: number;
   readonly expiresAtMs: number | undefined;
-  readonly value: Uint8Array;
+  /** Offset of the value in the buffer passed to decodeFrame. */
+  readonly valueOffset: number;
+  readonly valueBytes: number;
   /** Whole frame length in bytes (header + body). */
   readonly frameBytes: number;
+}
+
+/** The value of a decoded record, as a view into `buf` (the buffer it was decoded from). */
+export function recordValue(buf: Uint8Array, record: DecodedRecord): Uint8Array {
+  return buf.subarray(record.valueOffset, record.valueOffset + record.valueBytes);
 }
 
 /**
@@ -63,10 +73,10 @@ export function encodeRecord(key: string, value: Uint8Array | undefined, expires
   return frame;
 }
 
-/** Returns a copy of `frame` with the batch-continues flag cleared (compaction un-batches records). */
-export function withoutBatchFlag(record: DecodedRecord): Buffer {
+/** Re-encodes a record (decoded from `buf`) with the batch-continues flag cleared (compaction un-batches records). */
+export function withoutBatchFlag(buf: Uint8Array, record: DecodedRecord): Buffer {
   const tombstone = (record.flags & FLAG_TOMBSTONE) !== 0;
-  return encodeRecord(record.key, tombstone ? undefined : record.value, record.expiresAtMs, record.flags & ~FLAG_BATCH_CONTINUES);
+  return encodeRecord(record.key, tombstone ? undefined : recordValue(buf, record), record.expiresAtMs, record.flags & ~FLAG_BATCH_CONTINUES);
 }
 
 /** What the bytes at some offset of a segment are. */
@@ -81,12 +91,11 @@ export type FrameHeader =
   | { readonly kind: 'bad'; readonly reason: string };
 
 /** Reads the frame header at `offset` in `buf` (which ends at `end`). */
-export function readFrameHeader(buf: Uint8Array, offset: number, end: number, maxBodyBytes: number): FrameHeader {
+export function readFrameHeader(buf: Buffer, offset: number, end: number, maxBodyBytes: number): FrameHeader {
   if (end - offset < FRAME_HEADER_BYTES) return { kind: 'short' };
-  const view = new DataView(buf.buffer, buf.byteOffset + offset, FRAME_HEADER_BYTES);
-  const bodyBytes = view.getUint32(0, true);
-  const check = view.getUint32(4, true);
-  if (bodyBytes === 0 && check === 0 && view.getUint32(8, true) === 0) return { kind: 'zero' };
+  const bodyBytes = buf.readUInt32LE(offset);
+  const check = buf.readUInt32LE(offset + 4);
+  if (bodyBytes === 0 && check === 0 && buf.readUInt32LE(offset + 8) === 0) return { kind: 'zero' };
   if ((~bodyBytes >>> 0) !== check) return { kind: 'bad', reason: 'length field does not match its check' };
   if (bodyBytes < BODY_PREFIX_BYTES + 1) return { kind: 'bad', reason: `body length ${bodyBytes} is below the minimum` };
   if (bodyBytes > maxBodyBytes) return { kind: 'bad', reason: `body length ${bodyBytes} exceeds the largest legal record (${maxBodyBytes})` };
@@ -102,26 +111,79 @@ export function maxBodyBytesFor(maxKeyBytes: number, maxValueBytes: number): num
  * Decodes a whole frame at `offset` (its header already checked by readFrameHeader). Returns a
  * reason string when the CRC or the body does not check.
  */
-export function decodeFrame(buf: Uint8Array, offset: number, frameBytes: number): DecodedRecord | string {
-  assert(offset + frameBytes <= buf.byteLength, 'decodeFrame: the frame is inside the buffer');
-  const body = buf.subarray(offset + FRAME_HEADER_BYTES, offset + frameBytes);
-  const view = new DataView(buf.buffer, buf.byteOffset + offset, FRAME_HEADER_BYTES);
-  if (crc32(body) !== view.getUint32(8, true)) return 'CRC mismatch';
-  if (body[0] !== BODY_VERSION) return `unknown record version ${String(body[0])}`;
-  const metaBytes = new DataView(body.buffer, body.byteOffset + 1, 4).getUint32(0, true);
-  if (BODY_PREFIX_BYTES + metaBytes > body.length) return 'meta length runs past the record';
+export function decodeFrame(buf: Buffer, offset: number, frameBytes: number): DecodedRecord | string {
+  assert(offset + frameBytes <= buf.length, 'decodeFrame: the frame is inside the buffer');
+  const bodyStart = offset + FRAME_HEADER_BYTES;
+  const bodyEnd = offset + frameBytes;
+  if (crc32(buf.subarray(bodyStart, bodyEnd)) !== buf.readUInt32LE(offset + 8)) return 'CRC mismatch';
+  if (buf[bodyStart] !== BODY_VERSION) return `unknown record version ${String(buf[bodyStart])}`;
+  const metaBytes = buf.readUInt32LE(bodyStart + 1);
+  const metaStart = bodyStart + BODY_PREFIX_BYTES;
+  const metaEnd = metaStart + metaBytes;
+  if (metaEnd > bodyEnd) return 'meta length runs past the record';
+  const meta = decodeMetaFast(buf, metaStart, metaEnd) ?? decodeMetaSlow(buf, metaStart, metaEnd);
+  if (typeof meta === 'string') return meta;
+  const [key, flags, expiresAtMs] = meta;
+  if (typeof key !== 'string' || key.length === 0) return 'meta key is not a non-empty string';
+  if (typeof flags !== 'number' || (flags & ~KNOWN_FLAGS) !== 0) return 'meta flags are unknown';
+  if (expiresAtMs !== undefined && (typeof expiresAtMs !== 'number' || !Number.isFinite(expiresAtMs))) return 'meta expiry is not a number';
+  if ((flags & FLAG_TOMBSTONE) !== 0 && metaEnd !== bodyEnd) return 'tombstone carries value bytes';
+  return { key, flags, expiresAtMs, valueOffset: metaEnd, valueBytes: bodyEnd - metaEnd, frameBytes };
+}
+
+/** The general CBOR path (cbor-x), for anything the fast path below does not handle. */
+function decodeMetaSlow(buf: Buffer, start: number, end: number): unknown[] | string {
   let meta: unknown;
   try {
-    meta = decoder.decode(body.subarray(BODY_PREFIX_BYTES, BODY_PREFIX_BYTES + metaBytes));
+    meta = decoder.decode(buf.subarray(start, end));
   } catch (e) {
     return `meta is not valid CBOR (${e instanceof Error ? e.message : String(e)})`;
   }
   if (!Array.isArray(meta) || meta.length < 2 || meta.length > 3) return 'meta is not [key, flags, expiresAtMs?]';
-  const [key, flags, expiresAtMs] = meta as unknown[];
-  if (typeof key !== 'string' || key.length === 0) return 'meta key is not a non-empty string';
-  if (typeof flags !== 'number' || (flags & ~KNOWN_FLAGS) !== 0) return 'meta flags are unknown';
-  if (expiresAtMs !== undefined && (typeof expiresAtMs !== 'number' || !Number.isFinite(expiresAtMs))) return 'meta expiry is not a number';
-  const value = body.subarray(BODY_PREFIX_BYTES + metaBytes);
-  if ((flags & FLAG_TOMBSTONE) !== 0 && value.length !== 0) return 'tombstone carries value bytes';
-  return { key, flags, expiresAtMs, value, frameBytes };
+  return meta as unknown[];
+}
+
+/**
+ * Decodes the meta array in the shapes cbor-x writes for it — array(2|3) of a text string, a small
+ * unsigned integer and an optional integer or float64 — without allocating anything but the key.
+ * Recovery decodes millions of these. Returns undefined for any other shape (the slow path then
+ * decides), so it never rejects valid CBOR.
+ */
+function decodeMetaFast(buf: Buffer, start: number, end: number): [string, number, number | undefined] | undefined {
+  let p = start;
+  const head = buf[p++];
+  if (head !== 0x82 && head !== 0x83) return undefined;
+  const t = buf[p++]!;
+  let keyBytes: number;
+  if (t >= 0x60 && t <= 0x77) keyBytes = t - 0x60;
+  else if (t === 0x78) keyBytes = buf[p++]!;
+  else if (t === 0x79) {
+    keyBytes = buf.readUInt16BE(p);
+    p += 2;
+  } else return undefined;
+  if (p + keyBytes > end) return undefined;
+  const key = buf.toString('utf8', p, p + keyBytes);
+  p += keyBytes;
+  const flags = buf[p++]!;
+  if (flags > 0x17) return undefined;
+  let exp: number | undefined;
+  if (head === 0x83) {
+    const e = buf[p++]!;
+    if (e <= 0x17) exp = e;
+    else if (e === 0x18) exp = buf[p++]!;
+    else if (e === 0x19) {
+      exp = buf.readUInt16BE(p);
+      p += 2;
+    } else if (e === 0x1a) {
+      exp = buf.readUInt32BE(p);
+      p += 4;
+    } else if (e === 0x1b) {
+      exp = buf.readUInt32BE(p) * 2 ** 32 + buf.readUInt32BE(p + 4);
+      p += 8;
+    } else if (e === 0xfb) {
+      exp = buf.readDoubleBE(p);
+      p += 8;
+    } else return undefined;
+  }
+  return p === end ? [key, flags, exp] : undefined;
 }

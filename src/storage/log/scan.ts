@@ -21,13 +21,14 @@ export const SCAN_CHUNK_BYTES = 4 * 1024 * 1024;
 
 /**
  * Calls `onRecord` for each valid record of the first `fileBytes` bytes of `fh`, in order.
- * The record's `value` and `frame` are views into a reused read buffer: copy them to keep them.
+ * The record was decoded from `buf` (a reused read buffer) where its frame starts at `bufOffset`:
+ * copy what must outlive the callback.
  */
 export async function scanSegment(
   fh: FileHandle,
   fileBytes: number,
   maxBodyBytes: number,
-  onRecord: (record: DecodedRecord, offset: number, frame: Uint8Array) => void | Promise<void>,
+  onRecord: (record: DecodedRecord, offset: number, buf: Buffer, bufOffset: number) => void | Promise<void>,
   chunkBytes = SCAN_CHUNK_BYTES,
 ): Promise<ScanEnd> {
   let buf = Buffer.allocUnsafeSlow(Math.min(chunkBytes, Math.max(fileBytes, 16)));
@@ -70,10 +71,10 @@ export async function scanSegment(
       return { kind: 'torn', offset: pos, reason: `partial record (${left} of ${header.frameBytes} bytes)` };
     }
     await ensure(header.frameBytes);
-    const record = decodeFrame(buf, pos - bufStart, header.frameBytes);
-    if (typeof record === 'string') return { kind: 'corrupt', offset: pos, reason: record };
     const at = pos - bufStart;
-    const result = onRecord(record, pos, buf.subarray(at, at + header.frameBytes));
+    const record = decodeFrame(buf, at, header.frameBytes);
+    if (typeof record === 'string') return { kind: 'corrupt', offset: pos, reason: record };
+    const result = onRecord(record, pos, buf, at);
     if (result !== undefined) await result;
     pos += header.frameBytes;
   }

@@ -49,9 +49,11 @@ export class ValueCache {
     this.map.set(key, value);
     this.bytes += cost;
     this.charges.set(key, cost);
-    for (const [oldest] of this.map) {
-      if (this.bytes <= this.maxBytes) break;
-      this.delete(oldest);
+    if (this.bytes > this.maxBytes) {
+      for (const oldest of this.map.keys()) {
+        this.delete(oldest);
+        if (this.bytes <= this.maxBytes) break;
+      }
     }
     assert(this.bytes <= this.maxBytes, 'cache within its budget');
   }
