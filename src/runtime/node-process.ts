@@ -87,6 +87,19 @@ export async function startNode(options: NodeOptions, extras: StartNodeExtras = 
   let transport: WsTransport | undefined;
   let resp: RespServer | undefined;
   let clientServer: ClientServer | undefined;
+  // Handlers go on before listening: a peer that dials while this node is still starting gets a
+  // prompt 503 and retries, instead of a socket nobody answers until its handshake times out.
+  let onRequest: ((req: IncomingMessage, res: ServerResponse) => void) | undefined;
+  let onUpgrade: ((req: IncomingMessage, socket: Duplex, head: Buffer) => void) | undefined;
+  httpServer.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    if (onRequest !== undefined) return onRequest(req, res);
+    res.writeHead(503, { 'content-type': 'application/json', 'retry-after': '1' });
+    res.end(JSON.stringify({ error: { code: 'ERR_NOT_CONNECTED', message: 'node is starting' } }));
+  });
+  httpServer.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    if (onUpgrade !== undefined) return onUpgrade(req, socket, head);
+    socket.end('HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\n\r\n');
+  });
   try {
     // Bind first so that port 0 resolves to a real port before peers learn our address.
     port = await listen(httpServer, options.port, options.host);
@@ -156,20 +169,20 @@ export async function startNode(options: NodeOptions, extras: StartNodeExtras = 
     };
     const stopRef: { current?: (o?: { leave?: boolean }) => Promise<void> } = {};
     const handler = createHttpHandler(service, cluster, logger, { maxBodyBytes: options.maxValueBytes });
-    httpServer.on('request', handler);
+
     clientServer = new ClientServer(service, logger.child({ component: 'client-server' }), {
       maxFrameBytes: options.maxValueBytes + 1024 * 1024,
     });
     const wsTransport = transport;
     const wsClients = clientServer;
-    httpServer.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    await node.start();
+    onRequest = handler;
+    onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
       const pathname = (req.url ?? '').split('?')[0];
       if (pathname === PEER_WS_PATH) wsTransport.handleUpgrade(req, socket, head);
       else if (pathname === CLIENT_WS_PATH) wsClients.handleUpgrade(req, socket, head);
       else socket.end('HTTP/1.1 404 Not Found\r\n\r\n');
-    });
-
-    await node.start();
+    };
     if (options.respPort !== 0) {
       resp = new RespServer({
         host: options.host,
