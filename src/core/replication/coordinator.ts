@@ -26,7 +26,7 @@ import type { ReplicaStore, WriteIntent } from './replica-store.js';
 import type { ReplicationStats } from './stats.js';
 import {
   decodeContext, decodeObject, encodeContext, encodeObject, equalObjects, isTombstoneOnly, liveSiblingCount, reconcile,
-  emptyClock, type KvObject,
+  clockCovers, emptyClock, mergeClocks, type Dot, type KvObject, type VClock,
 } from './version-adapter.js';
 import {
   isForwardReplyBody, isReplicaGetReplyBody, isReplicaPutReplyBody,
@@ -239,7 +239,7 @@ export class Coordinator {
       contextMode: options.contextMode ?? 'given',
       ttlMs: options.ttlMs,
     };
-    const obj = self === undefined
+    const { obj, dot } = self === undefined
       ? this.store.coordinateRemote(key, intent)
       : await this.store.coordinate(key, intent, self.role === 'fallback' ? self.standsFor : undefined);
     if (apl.some((e) => e.role === 'fallback')) this.stats.sloppyQuorumWrites++;
@@ -247,16 +247,17 @@ export class Coordinator {
     if (obj.siblings.length > this.options.siblingsWarnThreshold) {
       this.env.logger.warn({ key, siblings: obj.siblings.length }, 'object has many siblings; read it and write back a resolved value');
     }
-    return this.replicate(key, obj, apl, self, w, timeoutMs, value === null);
+    // A "local" write supersedes everything this replica has seen, so its reply may cover it all.
+    const replyClock = intent.contextMode === 'local' ? obj.clock : writeReplyClock(obj, context, dot);
+    return this.replicate(key, obj, encodeContext(replyClock), apl, self, w, timeoutMs, value === null);
   }
 
   private replicate(
-    key: string, obj: KvObject, apl: readonly PreferenceEntry[], self: PreferenceEntry | undefined,
+    key: string, obj: KvObject, context: string, apl: readonly PreferenceEntry[], self: PreferenceEntry | undefined,
     w: number, timeoutMs: number, isDelete: boolean,
   ): Promise<{ context: string }> {
     const n = this.options.nVal;
     const op = isDelete ? 'delete' : 'put';
-    const context = encodeContext(obj.clock);
     const acked: PreferenceEntry[] = self === undefined ? [] : [self];
     const others = apl.filter((e) => e !== self);
     const bytes = others.length > 0 ? encodeObject(obj) : undefined;
@@ -371,4 +372,20 @@ export class Coordinator {
       w: body.w, timeoutMs: body.timeoutMs, context: body.context, contextMode: body.contextMode, ttlMs: body.ttlMs,
     }, true);
   }
+}
+
+/**
+ * The context a write hands back to its client: what the client had seen plus the write itself —
+ * never a sibling the client did not see, or passing it to the next write (as the SDK documents)
+ * would silently supersede a concurrent acknowledged write. A version vector cannot cover the dot
+ * (a, n) without covering (a, m) for every m < n, so when a sibling the client did not see carries
+ * such a lower dot of the same actor, the write is left out instead: a following write that passes
+ * this context then keeps it as a sibling, which loses nothing.
+ */
+function writeReplyClock(obj: KvObject, seen: VClock | undefined, dot: Dot): VClock {
+  const base = seen ?? emptyClock();
+  const shadowsUnseen = obj.siblings.some((s) => s.dot[0] === dot[0] && s.dot[1] < dot[1] && !clockCovers(base, s.dot));
+  if (shadowsUnseen) return base;
+  const entry = obj.clock.find((e) => e[0] === dot[0]);
+  return mergeClocks(base, [entry ?? [dot[0], dot[1], 0]]);
 }

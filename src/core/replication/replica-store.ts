@@ -18,8 +18,8 @@ import { OverloadedError } from '../../errors.js';
 import { KeyLock } from './key-lock.js';
 import type { ReplicationStats } from './stats.js';
 import {
-  applyWrite, pruneObject, clockActors, compareClocks, decodeObject, encodeObject, equalObjects, isTombstoneOnly, mergeClocks, mergeObjects,
-  type KvObject, type VClock,
+  applyWrite, pruneObject, clockActors, clockCounter, compareClocks, decodeObject, encodeObject, equalObjects, isTombstoneOnly, mergeClocks, mergeObjects,
+  type Dot, type KvObject, type VClock,
 } from './version-adapter.js';
 
 const HINT_PREFIX = '\u0000h\u0000';
@@ -90,6 +90,12 @@ export interface WriteIntent {
   readonly ttlMs?: number | undefined;
 }
 
+/** A coordinated write: the object to store and replicate, and the dot the write was given. */
+export interface CoordinatedWrite {
+  readonly obj: KvObject;
+  readonly dot: Dot;
+}
+
 export class ReplicaStore {
   private readonly lock = new KeyLock();
   /** Pending hints per owner; the total is mirrored in stats. */
@@ -152,22 +158,22 @@ export class ReplicaStore {
   }
 
   /** Coordinates a write on this replica: applies it to the stored object and stores the result. */
-  async coordinate(key: string, intent: WriteIntent, hintFor?: NodeId): Promise<KvObject> {
+  async coordinate(key: string, intent: WriteIntent, hintFor?: NodeId): Promise<CoordinatedWrite> {
     const storageKey = this.storageKey(key, hintFor);
     return this.lock.run(storageKey, async () => {
       const local = await this.load(storageKey);
-      const obj = this.applyIntent(key, local?.obj, intent, hintFor === undefined);
-      await this.store(storageKey, obj, local?.bytes, hintFor);
-      return obj;
+      const written = this.applyIntent(key, local?.obj, intent, hintFor === undefined);
+      await this.store(storageKey, written.obj, local?.bytes, hintFor);
+      return written;
     });
   }
 
   /** Applies a write where this node holds no replica (a forwarded request whose view differs). */
-  coordinateRemote(key: string, intent: WriteIntent): KvObject {
+  coordinateRemote(key: string, intent: WriteIntent): CoordinatedWrite {
     return this.applyIntent(key, undefined, { ...intent, contextMode: 'given' }, false);
   }
 
-  private applyIntent(key: string, local: KvObject | undefined, intent: WriteIntent, mayReuseActor: boolean): KvObject {
+  private applyIntent(key: string, local: KvObject | undefined, intent: WriteIntent, mayReuseActor: boolean): CoordinatedWrite {
     const actor = (mayReuseActor && local !== undefined ? this.actors.reusable(local.clock) : undefined) ?? this.actors.fresh();
     const context = intent.contextMode === 'local' && local !== undefined
       ? (intent.context === undefined ? local.clock : mergeClocks(local.clock, intent.context))
@@ -181,7 +187,8 @@ export class ReplicaStore {
     // Riak's vclock bounds (50 entries, young 20 s, old 1 day) keep clocks from growing without
     // limit as nodes restart (each run writes under new actors); pruning keeps every entry a
     // sibling's dot needs and this actor's own.
-    return pruneObject(written, now, { localNodeId: actor });
+    const dot: Dot = [actor, clockCounter(written.clock, actor)];
+    return { obj: pruneObject(written, now, { localNodeId: actor }), dot };
   }
 
   /** Drops the stored tombstone of `key` if it is still exactly what `tombstone` covers. */
