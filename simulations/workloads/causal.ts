@@ -1,0 +1,104 @@
+/**
+ * Unique write ids inside values, and the lost-write checker for registers written with contexts.
+ *
+ * Every write puts a value carrying a fresh id and records the ids it observed (the siblings of the
+ * read whose context it passes; none for a blind write). A write legitimately disappears only when
+ * a later write that observed it took effect. So the writes that took effect are the final
+ * siblings plus, transitively, everything an effective write observed:
+ *
+ *     E = final ∪ { o : o ∈ observed(x), x ∈ E }
+ *
+ * and an acknowledged write outside E was lost: no write that saw it survived, yet it is gone. A
+ * sibling whose id was never written is a phantom.
+ */
+import type { FinalRead, WorkloadCheck } from './client.js';
+
+/** What the history keeps about one attempted write. */
+export interface CausalWrite {
+  readonly id: number;
+  readonly key: string;
+  /** Ids the writer observed (and so supersedes through its context). */
+  readonly observed: readonly number[];
+  acked: boolean;
+}
+
+const MAGIC = 0x52; // 'R': marks a register value
+
+/** A value of `sizeBytes` (at least 5) carrying write `id`. */
+export function encodeWriteId(id: number, sizeBytes: number): Uint8Array {
+  const bytes = new Uint8Array(Math.max(5, sizeBytes));
+  bytes[0] = MAGIC;
+  new DataView(bytes.buffer).setUint32(1, id, true);
+  for (let i = 5; i < bytes.length; i++) bytes[i] = (id + i) & 0xff;
+  return bytes;
+}
+
+/** The write id in a value, or undefined when the value is not a register value. */
+export function decodeWriteId(bytes: Uint8Array): number | undefined {
+  if (bytes.byteLength < 5 || bytes[0] !== MAGIC) return undefined;
+  return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(1, true);
+}
+
+export function checkCausalWrites(
+  writes: ReadonlyMap<number, CausalWrite>, keys: readonly string[], finals: ReadonlyMap<string, FinalRead>, durabilityExpected: boolean,
+): WorkloadCheck {
+  const violations: string[] = [];
+  const facts = { acknowledged: 0, attempted: writes.size, finalSiblings: 0, lost: 0, supersededLegitimately: 0, phantoms: 0, unreadKeys: 0, maxFinalSiblings: 0 };
+  const byKey = new Map<string, CausalWrite[]>();
+  for (const w of writes.values()) {
+    if (w.acked) facts.acknowledged++;
+    let list = byKey.get(w.key);
+    if (list === undefined) {
+      list = [];
+      byKey.set(w.key, list);
+    }
+    list.push(w);
+  }
+  for (const key of keys) {
+    const keyWrites = byKey.get(key) ?? [];
+    const final = finals.get(key);
+    if (final?.values === undefined) {
+      facts.unreadKeys++;
+      const acked = keyWrites.filter((w) => w.acked).length;
+      if (acked > 0) violations.push(`register ${key}: the final read failed (${final?.error ?? 'not read'}), so ${acked} acknowledged writes cannot be checked`);
+      continue;
+    }
+    facts.finalSiblings += final.values.length;
+    facts.maxFinalSiblings = Math.max(facts.maxFinalSiblings, final.values.length);
+    const effective = new Set<number>();
+    const stack: number[] = [];
+    for (const value of final.values) {
+      const id = decodeWriteId(value);
+      const write = id === undefined ? undefined : writes.get(id);
+      if (id === undefined || write === undefined || write.key !== key) {
+        facts.phantoms++;
+        violations.push(`register ${key}: a final sibling ${id === undefined ? 'is not a register value' : `carries id ${id}, never written to this key`}`);
+        continue;
+      }
+      if (!effective.has(id)) {
+        effective.add(id);
+        stack.push(id);
+      }
+    }
+    while (stack.length > 0) {
+      const id = stack.pop() as number;
+      for (const o of writes.get(id)?.observed ?? []) {
+        if (!effective.has(o)) {
+          effective.add(o);
+          stack.push(o);
+        }
+      }
+    }
+    const lost = keyWrites.filter((w) => w.acked && !effective.has(w.id)).map((w) => w.id).sort((a, b) => a - b);
+    facts.lost += lost.length;
+    facts.supersededLegitimately += keyWrites.filter((w) => w.acked && effective.has(w.id)).length;
+    if (lost.length > 0 && durabilityExpected) {
+      violations.push(`register ${key}: ${lost.length} acknowledged writes lost (no surviving write observed them): ids ${lost.slice(0, 10).join(', ')}${lost.length > 10 ? ', …' : ''}`);
+    }
+  }
+  return {
+    guarantee: 'every acknowledged write is a final sibling or was observed by a write that took effect (siblings counted), and no final sibling was never written',
+    violations,
+    facts,
+  };
+}
