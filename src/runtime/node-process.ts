@@ -82,7 +82,6 @@ export async function startNode(options: NodeOptions, extras: StartNodeExtras = 
   });
 
   const httpServer = createServer();
-  let port = 0;
   let respPort = 0;
   let transport: WsTransport | undefined;
   let resp: RespServer | undefined;
@@ -102,7 +101,7 @@ export async function startNode(options: NodeOptions, extras: StartNodeExtras = 
   });
   try {
     // Bind first so that port 0 resolves to a real port before peers learn our address.
-    port = await listen(httpServer, options.port, options.host);
+    const port = await listen(httpServer, options.port, options.host);
     const address = options.port === 0 ? `${options.advertiseAddress.split(':')[0] ?? options.host}:${port}` : options.advertiseAddress;
     transport = new WsTransport({
       localId: options.id,
