@@ -342,7 +342,7 @@ export class LogEngine implements StorageEngine {
       throw new OverloadedError('storage write queue (option maxQueuedWriteBytes)', this.opts.maxQueuedWriteBytes);
     }
     let newKeys = 0;
-    for (const op of ops) if (this.index.slot(op.key) === undefined) newKeys++;
+    for (const op of ops) if (op.exp !== TOMBSTONE && this.index.slot(op.key) === undefined) newKeys++;
     if (this.index.size + newKeys > this.opts.maxIndexKeys) {
       throw new OverloadedError('storage index (option maxIndexKeys)', this.opts.maxIndexKeys);
     }
@@ -498,7 +498,7 @@ export class LogEngine implements StorageEngine {
     const latest = new Map<string, HintEntry>();
     let batch: HintEntry[] = [];
     const sizeBytes = segment.sizeBytes;
-    const end = await scanSegment(segment.fh, sizeBytes, this.maxBodyBytes, (record, offset) => {
+    const end = await segment.pinned(() => scanSegment(segment.fh, sizeBytes, this.maxBodyBytes, (record, offset) => {
       const tombstone = (record.flags & FLAG_TOMBSTONE) !== 0;
       batch.push({ key: record.key, offset, frameBytes: record.frameBytes, expiresAtMs: record.expiresAtMs, tombstone });
       if ((record.flags & FLAG_BATCH_CONTINUES) !== 0) return;
@@ -507,7 +507,7 @@ export class LogEngine implements StorageEngine {
         latest.set(e.key, e);
       }
       batch = [];
-    });
+    }));
     if (end.kind !== 'clean' || batch.length > 0) {
       this.logger.error({ file: segment.path, end }, 'sealed segment does not read back cleanly; no hint written');
       return;
@@ -724,6 +724,7 @@ export class LogEngine implements StorageEngine {
     const result = await recover({
       dir: this.dir, logger: this.logger, maxBodyBytes: this.maxBodyBytes,
       openSegment: (name, sizeBytes, fh) => this.registerSegment(name, sizeBytes, fh),
+      reserve: (moreKeys) => this.index.reserve(Math.min(this.index.size + moreKeys, this.opts.maxIndexKeys)),
       apply: (segment, key, offset, frameBytes, exp) => this.apply(segment, key, offset, frameBytes, exp),
     }, this.opts.recovery);
     this.ordered = result.segments;

@@ -74,6 +74,11 @@ export async function writeHintFile(hintPath: string, segmentBytes: number, entr
 
 export type HintVisitor = (key: string, offset: number, frameBytes: number, expiresAtMs: number | undefined, tombstone: boolean) => void;
 
+/** Number of entries a hint claims to hold (0 when it is not a hint); for pre-sizing the index. */
+export function hintEntryCount(buf: Buffer): number {
+  return buf.length >= HEADER_BYTES && buf.readUInt32LE(0) === MAGIC ? buf.readUInt32LE(16) : 0;
+}
+
 /**
  * Checks a hint and calls `visit` for each entry. Returns a reason when the hint cannot be used
  * (then nothing was visited: everything is checked before the first call).

@@ -13,7 +13,7 @@ import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import type { Logger } from '../../core/env.js';
 import { CorruptRecordError } from '../../errors.js';
-import { parseHint } from './hint.js';
+import { hintEntryCount, parseHint } from './hint.js';
 import { NEVER_EXPIRES, TOMBSTONE } from './key-index.js';
 import type { RecoveryMode } from './options.js';
 import { FLAG_BATCH_CONTINUES, FLAG_TOMBSTONE } from './record.js';
@@ -30,6 +30,8 @@ export interface RecoveryHost {
   readonly maxBodyBytes: number;
   /** Opens a segment file and registers it (read-write unless readOnly). */
   openSegment(name: SegmentName, sizeBytes: number, fh: fs.FileHandle): Segment;
+  /** Makes room in the index for this many more keys (a hint is about to be loaded). */
+  reserve(moreKeys: number): void;
   /** Applies one record (or hint entry) to the index: the same function the write path uses. */
   apply(segment: Segment, key: string, offset: number, frameBytes: number, exp: number): void;
 }
@@ -121,6 +123,7 @@ async function loadHint(host: RecoveryHost, segment: Segment): Promise<boolean> 
     if (isEnoent(e)) return false;
     throw e;
   }
+  host.reserve(hintEntryCount(buf));
   let coveredBytes = 0;
   const reason = parseHint(buf, segment.sizeBytes, (key, offset, frameBytes, expiresAtMs, tombstone) => {
     coveredBytes += frameBytes;

@@ -104,6 +104,18 @@ export class Segment implements SegmentName {
     }
   }
 
+  /** Runs `read` (which uses `fh`) with the segment pinned, so that retiring it waits. */
+  async pinned<T>(read: () => Promise<T>): Promise<T> {
+    assert(!this.retired || this.pins > 0 || this.closePromise === undefined, 'read of a closed segment');
+    this.pins++;
+    try {
+      return await read();
+    } finally {
+      this.pins--;
+      if (this.retired && this.pins === 0) void this.close();
+    }
+  }
+
   /** Marks the segment replaced; its handle closes once no read uses it. */
   retire(): void {
     this.retired = true;
