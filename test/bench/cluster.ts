@@ -1,0 +1,208 @@
+/**
+ * `npm run bench:cluster`: redis-benchmark against (a) redis-server, (b) one ringkv node with N=1,
+ * (c) a 3-node ringkv ring with N=3 R=2 W=2 — all in one run, side by side, so the ratios hold on
+ * a noisy shared machine. Installs redis-tools / redis-server when missing (Debian, as root).
+ *
+ *   npm run bench:cluster -- [--reps 3] [--requests 200000] [--clients 50] [--targets redis,single,ring]
+ *
+ * Prints a markdown table: req/s, p50 and p99 per target, mode (plain, -P 16) and test (SET, GET),
+ * each ringkv figure also as a ratio of redis-server's. Medians over the repetitions.
+ */
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { freePort } from '../helpers/cluster.js';
+
+const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+
+interface Args {
+  reps: number;
+  requests: number;
+  clients: number;
+  targets: string[];
+  keyspace: number;
+  dataBytes: number;
+}
+
+function parseArgs(argv: readonly string[]): Args {
+  const a: Args = { reps: 3, requests: 200_000, clients: 50, targets: ['redis', 'single', 'ring'], keyspace: 100_000, dataBytes: 100 };
+  for (let i = 0; i < argv.length; i += 2) {
+    const v = argv[i + 1] ?? '';
+    switch (argv[i]) {
+      case '--reps': a.reps = Number(v); break;
+      case '--requests': a.requests = Number(v); break;
+      case '--clients': a.clients = Number(v); break;
+      case '--targets': a.targets = v.split(','); break;
+      default: throw new Error(`unknown option ${argv[i]}`);
+    }
+  }
+  return a;
+}
+
+function have(cmd: string): boolean {
+  try {
+    execFileSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function ensureRedis(): void {
+  if (have('redis-benchmark') && have('redis-server')) return;
+  process.stderr.write('installing redis-server and redis-tools (apt-get)…\n');
+  const sudo = process.getuid?.() === 0 ? [] : ['sudo'];
+  execFileSync(sudo[0] ?? 'apt-get', [...sudo.slice(1), ...(sudo.length ? ['apt-get'] : []), 'update', '-qq'], { stdio: 'inherit' });
+  execFileSync(sudo[0] ?? 'apt-get', [...sudo.slice(1), ...(sudo.length ? ['apt-get'] : []), 'install', '-y', '-qq', 'redis-server', 'redis-tools'], { stdio: 'inherit' });
+}
+
+const children: ChildProcess[] = [];
+
+function stopAll(): void {
+  for (const c of children) {
+    if (c.exitCode === null && c.pid !== undefined) {
+      try {
+        process.kill(c.pid, 'SIGKILL');
+      } catch {
+        // gone already
+      }
+    }
+  }
+}
+process.on('exit', stopAll);
+process.on('SIGINT', () => {
+  stopAll();
+  process.exit(130);
+});
+
+async function startRedis(port: number): Promise<void> {
+  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'no'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  children.push(child);
+  await new Promise<void>((resolve, reject) => {
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      if (line.includes('Ready to accept connections')) resolve();
+    });
+    child.once('exit', (code) => reject(new Error(`redis-server exited (${code})`)));
+  });
+}
+
+async function startRingkv(nodes: number, nVal: number, r: number, w: number, dataRoot: string): Promise<number> {
+  const ports = await Promise.all(Array.from({ length: nodes }, () => freePort()));
+  const respPort = await freePort();
+  const addresses = ports.map((p) => `127.0.0.1:${p}`);
+  await Promise.all(ports.map(async (port, i) => {
+    const args = [CLI, 'start', '--id', `b${i + 1}`, '--port', String(port), '--seeds', addresses.filter((_, j) => j !== i).join(','),
+      '--data-dir', path.join(dataRoot, `b${i + 1}`), '--n-val', String(nVal), '--r', String(r), '--w', String(w),
+      '--log-format', 'json', '--log-level', 'warn', ...(i === 0 ? ['--resp-port', String(respPort)] : [])];
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+    children.push(child);
+    await new Promise<void>((resolve, reject) => {
+      child.once('exit', (code) => reject(new Error(`ringkv node exited (${code})`)));
+      // With --log-level warn there is no "node started" line: poll /health instead.
+      const poll = (): void => {
+        fetch(`http://127.0.0.1:${port}/health`).then((res) => (res.ok ? resolve() : setTimeout(poll, 100)), () => setTimeout(poll, 100));
+      };
+      poll();
+    });
+  }));
+  // Wait until every node sees the whole ring, so the first requests do not meet a partial ring.
+  for (;;) {
+    const views = await Promise.all(ports.map(async (p) => ((await (await fetch(`http://127.0.0.1:${p}/cluster/ring`)).json()) as { nodes: number }).nodes));
+    if (views.every((n) => n === nodes)) break;
+    await new Promise((res) => setTimeout(res, 100));
+  }
+  return respPort;
+}
+
+interface Row {
+  rps: number;
+  p50: number;
+  p99: number;
+}
+
+function runBenchmark(port: number, a: Args, pipeline: number): Map<string, Row> {
+  const out = execFileSync('redis-benchmark', [
+    '-h', '127.0.0.1', '-p', String(port), '-c', String(a.clients), '-t', 'set,get', '-r', String(a.keyspace),
+    '-d', String(a.dataBytes), '-n', String(a.requests), '-P', String(pipeline), '--csv',
+  ], { encoding: 'utf8', maxBuffer: 16 * 1024 * 1024 });
+  const rows = new Map<string, Row>();
+  for (const line of out.split('\n')) {
+    const cells = line.split(',').map((c) => c.replace(/"/g, ''));
+    if (cells[0] !== 'SET' && cells[0] !== 'GET') continue;
+    // "test","rps","avg_latency_ms","min_latency_ms","p50_latency_ms","p95_latency_ms","p99_latency_ms","max_latency_ms"
+    rows.set(cells[0], { rps: Number(cells[1]), p50: Number(cells[4]), p99: Number(cells[6]) });
+  }
+  return rows;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((x, y) => x - y);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}
+
+async function main(): Promise<void> {
+  const a = parseArgs(process.argv.slice(2));
+  ensureRedis();
+  const dataRoot = mkdtempSync(path.join(tmpdir(), 'ringkv-bench-'));
+  const ports = new Map<string, number>();
+  try {
+    if (a.targets.includes('redis')) {
+      const port = await freePort();
+      await startRedis(port);
+      ports.set('redis', port);
+    }
+    if (a.targets.includes('single')) ports.set('single', await startRingkv(1, 1, 1, 1, path.join(dataRoot, 'single')));
+    if (a.targets.includes('ring')) ports.set('ring', await startRingkv(3, 3, 2, 2, path.join(dataRoot, 'ring')));
+
+    const samples = new Map<string, Row[]>();
+    for (let rep = 0; rep < a.reps; rep++) {
+      // Interleave targets within each repetition so machine noise hits them alike.
+      for (const pipeline of [1, 16]) {
+        for (const [target, port] of ports) {
+          process.stderr.write(`rep ${rep + 1}/${a.reps}: ${target} -P ${pipeline}…\n`);
+          for (const [test, row] of runBenchmark(port, a, pipeline)) {
+            const key = `${target}|${pipeline}|${test}`;
+            samples.set(key, [...(samples.get(key) ?? []), row]);
+          }
+        }
+      }
+    }
+    const med = (key: string): Row | undefined => {
+      const rows = samples.get(key);
+      if (!rows) return undefined;
+      return { rps: median(rows.map((r) => r.rps)), p50: median(rows.map((r) => r.p50)), p99: median(rows.map((r) => r.p99)) };
+    };
+    const labels: Record<string, string> = { redis: 'redis-server', single: 'ringkv 1 node, N=1', ring: 'ringkv 3 nodes, N=3 R=2 W=2' };
+    const lines = [
+      `redis-benchmark -c ${a.clients} -t set,get -r ${a.keyspace} -d ${a.dataBytes} -n ${a.requests}; medians of ${a.reps} runs; ${new Date().toISOString().slice(0, 10)}`,
+      '',
+      '| target | mode | test | req/s | vs redis | p50 ms | p99 ms |',
+      '| --- | --- | --- | ---: | ---: | ---: | ---: |',
+    ];
+    for (const pipeline of [1, 16]) {
+      for (const test of ['SET', 'GET']) {
+        const base = med(`redis|${pipeline}|${test}`);
+        for (const target of ports.keys()) {
+          const row = med(`${target}|${pipeline}|${test}`);
+          if (!row) continue;
+          const ratio = base && target !== 'redis' ? `${(row.rps / base.rps).toFixed(2)}x` : '';
+          lines.push(`| ${labels[target]} | ${pipeline === 1 ? 'plain' : '-P 16'} | ${test} | ${Math.round(row.rps)} | ${ratio} | ${row.p50.toFixed(3)} | ${row.p99.toFixed(3)} |`);
+        }
+      }
+    }
+    process.stdout.write(`${lines.join('\n')}\n`);
+  } finally {
+    stopAll();
+    rmSync(dataRoot, { recursive: true, force: true });
+  }
+}
+
+main().catch((err: unknown) => {
+  stopAll();
+  process.stderr.write(`${err instanceof Error ? err.stack : String(err)}\n`);
+  process.exit(1);
+});
