@@ -111,6 +111,11 @@ export function refuseHandshake(local: LocalIdentity, theirs: HandshakeBody, env
       `${who} uses our own node id '${local.nodeId}'; every node needs a distinct id; refusing`,
       { peer, peerNodeId: theirs.nodeId, localNodeId: local.nodeId });
   }
+  if (theirs.address === local.address) {
+    return new HandshakeRefusedError(ErrorCode.HANDSHAKE_REFUSED,
+      `${who} advertises our own address ${local.address}; every node needs a distinct address; refusing`,
+      { peer, peerNodeId: theirs.nodeId, localAddress: local.address });
+  }
   return undefined;
 }
 

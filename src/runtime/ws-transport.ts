@@ -118,6 +118,9 @@ interface Connection {
   /** Why an outbound connection failed, for the dial-failure log. */
   failure: string | undefined;
   lastReceivedAtMs: number;
+  /** The TCP socket under the WebSocket, corked while frames of one tick are written. */
+  rawSocket: Duplex | undefined;
+  corked: boolean;
   handshakeTimer: NodeJS.Timeout | undefined;
   closeTimer: NodeJS.Timeout | undefined;
   readonly closed: Promise<void>;
@@ -265,7 +268,7 @@ export class WsTransport implements Transport {
         ws.terminate();
         return;
       }
-      this.track(ws, 'inbound', endpointOf(req));
+      this.track(ws, 'inbound', endpointOf(req)).rawSocket = socket;
     });
   }
 
@@ -301,11 +304,27 @@ export class WsTransport implements Transport {
   }
 
   private writeOrDrop(peer: Peer, conn: Connection, frame: Uint8Array): void {
-    assert(conn.state === 'open', 'frames go out on open connections only');
     // ws buffers without bound when the peer reads slowly; bound it like the connect queue.
     if (conn.ws.bufferedAmount + frame.byteLength > this.options.maxSendQueueBytes) {
       this.drop(peer.address, 1, `socket buffer full (${this.options.maxSendQueueBytes} bytes, option maxSendQueueBytes); the peer reads slowly`);
       return;
+    }
+    this.write(conn, frame);
+  }
+
+  /** Writes an admitted frame (within the bounds when it was sent) to an open connection. */
+  private write(conn: Connection, frame: Uint8Array): void {
+    assert(conn.state === 'open', 'frames go out on open connections only');
+    if (!conn.corked && conn.rawSocket !== undefined) {
+      // Frames written in one tick leave in one writev instead of a syscall each: measured with
+      // test/transport/bench.ts, system CPU per 330-byte frame fell from ~4 µs to ~2.2 µs.
+      const socket = conn.rawSocket;
+      socket.cork();
+      conn.corked = true;
+      process.nextTick(() => {
+        conn.corked = false;
+        socket.uncork();
+      });
     }
     conn.ws.send(frame, SEND_OPTIONS);
     this.counters.framesSent++;
@@ -372,6 +391,9 @@ export class WsTransport implements Transport {
     const conn = this.track(ws, 'outbound', peer.address);
     conn.peer = peer;
     peer.dialing = conn;
+    ws.once('upgrade', (res) => {
+      conn.rawSocket = res.socket;
+    });
     ws.once('open', () => {
       if (conn.state === 'handshaking') this.writeControl(conn, handshakeEnvelope(this.identity));
     });
@@ -384,8 +406,8 @@ export class WsTransport implements Transport {
     });
     const conn: Connection = {
       serial: this.nextSerial++, ws, direction, endpoint, state: 'handshaking', peer: undefined, peerId: undefined,
-      rejected: false, failure: undefined, lastReceivedAtMs: performance.now(), handshakeTimer: undefined,
-      closeTimer: undefined, closed, resolveClosed,
+      rejected: false, failure: undefined, lastReceivedAtMs: performance.now(), rawSocket: undefined, corked: false,
+      handshakeTimer: undefined, closeTimer: undefined, closed, resolveClosed,
     };
     this.connections.add(conn);
     ws.binaryType = 'nodebuffer';
@@ -526,7 +548,9 @@ export class WsTransport implements Transport {
     const queue = peer.queue;
     peer.queue = [];
     peer.queuedBytes = 0;
-    for (const frame of queue) this.writeOrDrop(peer, conn, frame);
+    // These frames were admitted under maxSendQueueBytes already; moving them to the socket adds
+    // only WebSocket framing, so they are not checked (and dropped) a second time.
+    for (const frame of queue) this.write(conn, frame);
   }
 
   /** Stops using an open connection that another one replaces; frames still arriving on it are delivered. */

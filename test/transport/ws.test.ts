@@ -27,8 +27,8 @@ transportComplianceSuite('WsTransport', (): TransportFactory => {
 const codec = new FrameCodec();
 
 /** A raw WebSocket client at `node`'s peer path, with its frames and close code recorded. */
-async function rawClient(fixture: WsFixture, node: WsNode): Promise<RawClient> {
-  const ws = new WebSocket(`ws://${node.address}${PEER_WS_PATH}`);
+async function rawClient(fixture: WsFixture, node: WsNode, options: { autoPong?: boolean } = {}): Promise<RawClient> {
+  const ws = new WebSocket(`ws://${node.address}${PEER_WS_PATH}`, { autoPong: options.autoPong ?? true });
   const client = new RawClient(ws);
   fixture.onClose(() => client.terminate());
   await new Promise<void>((resolve, reject) => {
@@ -41,8 +41,12 @@ async function rawClient(fixture: WsFixture, node: WsNode): Promise<RawClient> {
 class RawClient {
   readonly frames: Envelope[] = [];
   readonly closed: Promise<number>;
+  pings = 0;
 
   constructor(readonly ws: WebSocket) {
+    ws.on('ping', () => {
+      this.pings++;
+    });
     ws.on('message', (data: RawData) => {
       this.frames.push(codec.decode(data as Buffer));
     });
@@ -221,6 +225,22 @@ describe('WsTransport', () => {
     expect(rejections[0]?.error.message).toContain('did not complete the handshake within 100 ms');
   });
 
+  it('pings idle connections and drops one whose peer stopped answering', async () => {
+    // An idle peer that answers pings stays connected; one that stops answering is dropped after deadConnectionTimeoutMs.
+    const node = await fixture.start({ keepaliveIntervalMs: 20, deadConnectionTimeoutMs: 150 });
+    const live = await rawClient(fixture, node);
+    const silent = await rawClient(fixture, node, { autoPong: false });
+    live.handshake({ nodeId: 'live', address: '127.0.0.1:2' });
+    silent.handshake({ nodeId: 'silent', address: '127.0.0.1:3' });
+    expect(await silent.closed).toBe(1006); // destroyed, no close handshake
+    expect(silent.pings).toBeGreaterThanOrEqual(1);
+    expect(node.logger.messages('warn').some((m) => m.includes('nothing from 127.0.0.1:3'))).toBe(true);
+    // The live peer, idle as long, has been pinged throughout and is still connected.
+    await waitFor(() => live.pings >= 8, 'more pings to the live peer');
+    expect(live.ws.readyState).toBe(WebSocket.OPEN);
+    expect(node.transport.stats().connectionsOpen).toBe(1);
+  });
+
   it('reaches a peer again after its server restarts at the same address', async () => {
     // b goes down (a's frame to it is dropped) and comes back on the same port; a's later frames reach the new b.
     const a = await fixture.start({ reconnectBackoffMinMs: 20, reconnectBackoffMaxMs: 50 });
@@ -295,6 +315,23 @@ describe('WsTransport', () => {
     expect(b.inbox.received.slice(10).map((r) => (r.msg.body as { seq: number }).seq)).toEqual([0, 1, 2]);
   });
 
+  it('drops frames beyond maxSendQueueBytes buffered on an open connection', async () => {
+    // On an open connection, a burst larger than maxSendQueueBytes is cut: the frames that fit arrive in order, the rest are counted as dropped.
+    const value = new Uint8Array(300);
+    const frameBytes = codec.encode(envelope('d', { seq: 0, value })).byteLength;
+    const d = await fixture.start({ localId: 'd', maxSendQueueBytes: 3 * frameBytes + 1 });
+    const b = await fixture.start();
+    d.transport.send(b.address, envelope('d', { seq: -1 }));
+    await b.inbox.waitForCount(1);
+    const burst = 10;
+    for (let seq = 0; seq < burst; seq++) d.transport.send(b.address, envelope('d', { seq, value }));
+    const dropped = d.transport.stats().framesDropped;
+    expect(dropped).toBeGreaterThanOrEqual(burst - 3);
+    await b.inbox.waitForCount(1 + burst - dropped);
+    expect(b.inbox.received.slice(1).map((r) => (r.msg.body as { seq: number }).seq))
+      .toEqual(Array.from({ length: burst - dropped }, (_, i) => i));
+  });
+
   it('delivers frames sent to its own address through the codec', async () => {
     // A send to the local address arrives on a later microtask as a copy, not the object sent.
     const node = await fixture.start();
@@ -307,8 +344,8 @@ describe('WsTransport', () => {
     expect(node.transport.stats()).toMatchObject({ framesSent: 1, framesReceived: 1 });
   });
 
-  it('refuses a peer that uses our own node id', async () => {
-    // Two nodes configured with the same id cannot talk: the acceptor refuses with ERR_HANDSHAKE_REFUSED.
+  it('refuses a peer that uses our own node id or address', async () => {
+    // Two nodes configured with the same id, or a node advertising our address, are refused with ERR_HANDSHAKE_REFUSED.
     const a = await fixture.start({ localId: 'same' });
     const b = await fixture.start({ localId: 'same' });
     const rejections = rejectionsOf(b);
@@ -316,6 +353,12 @@ describe('WsTransport', () => {
     await waitFor(() => rejections.length === 1, 'the refusal');
     expect(rejections[0]).toMatchObject({ refusedBy: 'local', error: { code: ErrorCode.HANDSHAKE_REFUSED } });
     expect(rejections[0]?.error.message).toContain('uses our own node id');
+    // Nor can a node that advertises b's address.
+    const client = await rawClient(fixture, b);
+    client.handshake({ nodeId: 'other', address: b.address });
+    expect(await client.closed).toBe(PeerCloseCode.PolicyViolation);
+    expect(rejections[1]).toMatchObject({ refusedBy: 'local', nodeId: 'other', error: { code: ErrorCode.HANDSHAKE_REFUSED } });
+    expect(rejections[1]?.error.message).toContain('advertises our own address');
   });
 
   it('answers upgrades with 503 after close, and close resolves with sockets closed', async () => {
