@@ -143,16 +143,33 @@ async function loadHint(host: RecoveryHost, segment: Segment): Promise<boolean> 
  * the corruption found, if any; a torn tail of the last segment is cut here.
  */
 async function replaySegment(host: RecoveryHost, segment: Segment, isLast: boolean): Promise<Corruption | undefined> {
-  let pending: { key: string; offset: number; frameBytes: number; exp: number }[] = [];
+  // The records of a batch not yet complete, as parallel arrays (no object per record: a batch
+  // can hold thousands of records and recovery reads millions).
+  const keys: string[] = [];
+  const offsets: number[] = [];
+  const lengths: number[] = [];
+  const exps: number[] = [];
   let batchStart = 0;
   const end = await scanSegment(segment.fh, segment.sizeBytes, host.maxBodyBytes, (record, offset) => {
-    if (pending.length === 0) batchStart = offset;
     const exp = (record.flags & FLAG_TOMBSTONE) !== 0 ? TOMBSTONE : (record.expiresAtMs ?? NEVER_EXPIRES);
-    pending.push({ key: record.key, offset, frameBytes: record.frameBytes, exp });
-    if ((record.flags & FLAG_BATCH_CONTINUES) !== 0) return;
-    for (const p of pending) host.apply(segment, p.key, p.offset, p.frameBytes, p.exp);
-    pending = [];
+    const continues = (record.flags & FLAG_BATCH_CONTINUES) !== 0;
+    if (keys.length === 0 && !continues) {
+      host.apply(segment, record.key, offset, record.frameBytes, exp); // the common case: not in a batch
+      return;
+    }
+    if (keys.length === 0) batchStart = offset;
+    keys.push(record.key);
+    offsets.push(offset);
+    lengths.push(record.frameBytes);
+    exps.push(exp);
+    if (continues) return;
+    for (let i = 0; i < keys.length; i++) host.apply(segment, keys[i]!, offsets[i]!, lengths[i]!, exps[i]!);
+    keys.length = 0;
+    offsets.length = 0;
+    lengths.length = 0;
+    exps.length = 0;
   });
+  const pending = keys;
   const cutOffset = pending.length > 0 ? batchStart : end.kind === 'clean' ? segment.sizeBytes : end.offset;
   if (end.kind === 'corrupt') return { offset: end.offset, reason: end.reason, cutOffset };
   if (end.kind === 'clean' && pending.length === 0) return undefined;

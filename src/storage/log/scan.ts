@@ -36,11 +36,12 @@ export async function scanSegment(
   let bufBytes = 0; // valid bytes in buf
   let pos = 0;
 
-  /** Makes [pos, pos + need) available in buf, reading as much as fits (need <= what the file has). */
-  const ensure = async (need: number): Promise<void> => {
-    if (pos >= bufStart && pos + need <= bufStart + bufBytes) return;
+  /** True when [pos, pos + need) is in buf (checked inline: an await per record would dominate). */
+  const has = (need: number): boolean => pos >= bufStart && pos + need <= bufStart + bufBytes;
+  /** Reads from pos on so that at least `need` bytes are in buf (need <= what the file has). */
+  const refill = async (need: number): Promise<void> => {
     const want = Math.min(Math.max(need, chunkBytes), fileBytes - pos);
-    assert(want >= need, 'ensure only asks for bytes the file has');
+    assert(want >= need, 'refill only asks for bytes the file has');
     if (buf.length < want) buf = Buffer.allocUnsafeSlow(want);
     let done = 0;
     while (done < want) {
@@ -56,7 +57,7 @@ export async function scanSegment(
   for (;;) {
     const left = fileBytes - pos;
     if (left === 0) return { kind: 'clean' };
-    await ensure(Math.min(left, 12));
+    if (!has(Math.min(left, 12))) await refill(Math.min(left, 12));
     const header = readFrameHeader(buf, pos - bufStart, bufStart + bufBytes - bufStart, maxBodyBytes);
     if (header.kind === 'short') {
       if (await isZeroFrom(fh, pos, fileBytes)) return { kind: 'torn', offset: pos, reason: 'zero-filled tail' };
@@ -70,7 +71,7 @@ export async function scanSegment(
     if (header.frameBytes > left) {
       return { kind: 'torn', offset: pos, reason: `partial record (${left} of ${header.frameBytes} bytes)` };
     }
-    await ensure(header.frameBytes);
+    if (!has(header.frameBytes)) await refill(header.frameBytes);
     const at = pos - bufStart;
     const record = decodeFrame(buf, at, header.frameBytes);
     if (typeof record === 'string') return { kind: 'corrupt', offset: pos, reason: record };
