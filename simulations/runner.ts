@@ -58,6 +58,8 @@ export interface RunnerOptions {
   readonly traceLines?: number | undefined;
   /** Node log lines printed. Default 'none'. */
   readonly logLevel?: LogSink['printLevel'] | undefined;
+  /** How frames travel in the simulated network (world/network.ts). Default 'cbor'. */
+  readonly wire?: 'cbor' | 'reference' | undefined;
   /** Workload-specific options (keys, fractions, sizes) on top of what the config sets. */
   readonly workloadOptions?: AnyWorkloadOptions | undefined;
 }
@@ -113,6 +115,7 @@ export async function runSimulation(config: SimRunConfig, options: RunnerOptions
     replication: { nVal: config.nVal, requestTimeoutMs },
     trace,
     logLevel: options.logLevel,
+    wire: options.wire,
   });
   const workload = createWorkload(config.workload, {
     ...options.workloadOptions, clients: config.clients, opsPerSecond: config.opsPerSecond, r: config.r, w: config.w,
@@ -141,10 +144,10 @@ export async function runSimulation(config: SimRunConfig, options: RunnerOptions
     for (let i = 0; i < config.clients; i++) {
       const home = world.ids[i % world.ids.length] as string;
       const client = new SimKvClient(world, home, deriveRandom(config.seed, `failover:${i}`), { requestTimeoutMs });
-      void workload.runClient(i, client, simRuntime(world, 'client'), deriveRandom(config.seed, `client:${i}`), () => stopped)
+      void workload.runClient(i, client, simRuntime(world, world.owners.client), deriveRandom(config.seed, `client:${i}`), () => stopped)
         .finally(() => clientsDone++);
     }
-    const nemesis = simRuntime(world, 'nemesis');
+    const nemesis = simRuntime(world, world.owners.nemesis);
     void scenario.run({
       world, random: deriveRandom(config.seed, 'nemesis'), options: resolveNemesisOptions(options.nemesis),
       sleep: nemesis.sleep, stopped: () => stopped,
@@ -152,7 +155,7 @@ export async function runSimulation(config: SimRunConfig, options: RunnerOptions
     await world.runFor(config.durationMs);
     stopped = true;
     // The fault loops stop where they are (their sleeps never fire); the heal below ends their faults.
-    world.scheduler.cancelOwner('nemesis');
+    world.owners.nemesis.cancel();
     const drainMs = await world.runUntil(() => clientsDone === config.clients, requestTimeoutMs + 5000);
     facts.clientDrainMs = drainMs ?? -1;
     if (drainMs === undefined) {

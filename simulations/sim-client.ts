@@ -9,6 +9,7 @@ import type { Random } from '../src/core/env.js';
 import type { NodeId } from '../src/core/wire.js';
 import { NotConnectedError, TimeoutError } from '../src/errors.js';
 import type { ClientRead, ClientWrite, KvClient, WorkloadRuntime } from './workloads/client.js';
+import type { EventOwner } from './world/scheduler.js';
 import type { SimNodeHost } from './world/sim-node.js';
 import type { SimWorld } from './world/world.js';
 import type { RingNode } from '../src/core/node.js';
@@ -47,7 +48,7 @@ export class SimKvClient implements KvClient {
     if (host === undefined) return Promise.reject(new NotConnectedError('every node is down'));
     return new Promise<T>((resolve, reject) => {
       let settled = false;
-      const timer = this.world.scheduler.schedule(this.clientTimeoutMs, 'client', 'client timeout', () => {
+      const timer = this.world.scheduler.schedule(this.clientTimeoutMs, this.world.owners.client, 'client timeout', () => {
         if (settled) return;
         settled = true;
         reject(new TimeoutError('client request', this.clientTimeoutMs, { node: host.id }));
@@ -82,7 +83,7 @@ export class SimKvClient implements KvClient {
 }
 
 /** Virtual time and sleeps for workloads and fault loops in the simulated world. */
-export function simRuntime(world: SimWorld, owner: string): WorkloadRuntime {
+export function simRuntime(world: SimWorld, owner: EventOwner): WorkloadRuntime {
   return {
     now: () => world.elapsedMs(),
     sleep: (ms: number) => new Promise<void>((resolve) => {

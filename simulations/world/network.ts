@@ -19,7 +19,7 @@ import type { MessageHandler, Transport, TransportStats } from '../../src/core/t
 import { envelopeProblem, type Address, type Envelope, type MessageType, type NodeId } from '../../src/core/wire.js';
 import { FrameCodec } from '../../src/runtime/frame-codec.js';
 import { sampleLatency, type LatencyModel } from './latency.js';
-import type { Scheduler } from './scheduler.js';
+import { EventOwner, type Scheduler } from './scheduler.js';
 
 /** Where a node's incoming work passes: runs at once while the node runs, queues while it is paused. */
 export interface Gate {
@@ -74,6 +74,9 @@ export class SimNetwork {
   private faults: LinkFaults = NO_LINK_FAULTS;
   private readonly codec = new FrameCodec();
   private readonly wire: 'cbor' | 'reference';
+  private readonly owner = new EventOwner('net');
+  /** A small number per node id, for compact trace details. */
+  private readonly indexes = new Map<NodeId, number>();
   readonly stats: NetworkStats = {
     sent: 0, delivered: 0, droppedClosed: 0, droppedPartition: 0, droppedLoss: 0, droppedUnknownAddress: 0, duplicated: 0, reordered: 0,
   };
@@ -86,7 +89,12 @@ export class SimNetwork {
   attach(nodeId: NodeId, address: Address, gate: Gate): SimEndpoint {
     const previous = this.endpoints.get(address);
     assert(previous === undefined || previous.closed, `address ${address} is still in use`);
-    const endpoint = new SimEndpoint(this, nodeId, address, gate);
+    let index = this.indexes.get(nodeId);
+    if (index === undefined) {
+      index = this.indexes.size + 1;
+      this.indexes.set(nodeId, index);
+    }
+    const endpoint = new SimEndpoint(this, nodeId, index, address, gate);
     this.endpoints.set(address, endpoint);
     return endpoint;
   }
@@ -155,8 +163,8 @@ export class SimNetwork {
       this.stats.reordered++;
       delayMs += this.random.next() * faults.reorderDelayMaxMs;
     }
-    const label = `msg ${type} ${from.nodeId}>${target.nodeId}`;
-    this.scheduler.schedule(delayMs, 'net', label, () => {
+    const detail = type * 65536 + from.index * 256 + target.index;
+    this.scheduler.schedule(delayMs, this.owner, 'msg', () => {
       if (from.closed || target.closed) {
         this.stats.droppedClosed++;
         return;
@@ -165,7 +173,7 @@ export class SimNetwork {
         this.stats.droppedPartition++;
         return;
       }
-      target.gate.admit(label, () => {
+      target.gate.admit('msg', () => {
         // The node may have crashed while the message waited at its gate.
         if (target.closed) {
           this.stats.droppedClosed++;
@@ -175,7 +183,7 @@ export class SimNetwork {
         const msg = frame instanceof Uint8Array ? this.codec.decode(frame) : frame;
         target.deliver(msg, from.localAddress);
       });
-    });
+    }, detail);
   }
 }
 
@@ -188,6 +196,8 @@ export class SimEndpoint implements Transport {
   constructor(
     private readonly network: SimNetwork,
     readonly nodeId: NodeId,
+    /** The node's small number (trace details). */
+    readonly index: number,
     readonly localAddress: Address,
     readonly gate: Gate,
   ) {}

@@ -8,25 +8,39 @@
  * completely (a setImmediate hop runs only after every pending microtask) before the next event:
  * a storage call that resolves "at once" resolves before virtual time moves on, as on a real node.
  *
- * Events carry an owner tag (a node's incarnation, "net", "client", ...), so a crash cancels exactly
- * that node's timers.
+ * Every event has an owner (a node incarnation, the network, the clients, ...). Cancelling an
+ * owner cancels all its pending events at once, which is what a crash does to a process's timers.
  */
 import { assert } from '../../src/core/assert.js';
 
 export type EventCallback = () => void;
 
-interface SimEvent {
+/** Whose events these are; cancel() drops every pending event of the owner. */
+export class EventOwner {
+  cancelled = false;
+  constructor(readonly name: string) {}
+
+  cancel(): void {
+    this.cancelled = true;
+  }
+}
+
+/** A scheduled event; also the handle that cancels it. */
+export interface SimEvent {
   readonly id: number;
   readonly atMs: number;
-  readonly owner: string;
+  readonly owner: EventOwner;
+  /** What the event is, for traces ("timer", "msg", ...). */
   readonly label: string;
+  /** A number that details the label (message type and endpoints), hashed into the trace. */
+  readonly detail: number;
   readonly callback: EventCallback;
   cancelled: boolean;
 }
 
 /** Receives every fired event, for trace hashes and debugging output. */
 export interface EventObserver {
-  onEvent(atMs: number, owner: string, label: string): void;
+  onEvent(atMs: number, owner: string, label: string, detail: number): void;
 }
 
 /** Why `run` returned. */
@@ -39,17 +53,19 @@ export interface RunOptions {
   readonly maxEvents?: number | undefined;
 }
 
+const immediate = (resolve: () => void): void => {
+  setImmediate(resolve);
+};
+
 /** Lets every queued microtask (and the microtasks those queue) run. */
 export function drainMicrotasks(): Promise<void> {
-  return new Promise<void>((resolve) => setImmediate(resolve));
+  return new Promise<void>(immediate);
 }
 
 export class Scheduler {
   private nowMs: number;
   private nextId = 1;
   private readonly heap: SimEvent[] = [];
-  private readonly live = new Map<number, SimEvent>();
-  private readonly byOwner = new Map<string, Set<number>>();
   private observer: EventObserver | undefined;
   /** Events fired since construction. */
   firedEvents = 0;
@@ -70,42 +86,19 @@ export class Scheduler {
     this.observer = observer;
   }
 
-  /** Schedules `callback` `delayMs` from now (negative delays count as 0); returns its id. */
-  schedule(delayMs: number, owner: string, label: string, callback: EventCallback): number {
+  /** Schedules `callback` `delayMs` from now (negative delays count as 0). */
+  schedule(delayMs: number, owner: EventOwner, label: string, callback: EventCallback, detail = 0): SimEvent {
     assert(Number.isFinite(delayMs), 'event delays are finite');
-    const event: SimEvent = { id: this.nextId++, atMs: this.nowMs + Math.max(0, delayMs), owner, label, callback, cancelled: false };
+    const event: SimEvent = {
+      id: this.nextId++, atMs: delayMs > 0 ? this.nowMs + delayMs : this.nowMs, owner, label, detail, callback, cancelled: false,
+    };
     this.push(event);
-    this.live.set(event.id, event);
-    let ids = this.byOwner.get(owner);
-    if (ids === undefined) {
-      ids = new Set();
-      this.byOwner.set(owner, ids);
-    }
-    ids.add(event.id);
-    return event.id;
+    return event;
   }
 
   /** Cancels one event; cancelling a fired or cancelled event is a no-op. */
-  cancel(id: number): void {
-    const event = this.live.get(id);
-    if (event === undefined) return;
+  cancel(event: SimEvent): void {
     event.cancelled = true;
-    this.forget(event);
-  }
-
-  /** Cancels every pending event of `owner`; returns how many. */
-  cancelOwner(owner: string): number {
-    const ids = this.byOwner.get(owner);
-    if (ids === undefined) return 0;
-    const count = ids.size;
-    for (const id of [...ids]) this.cancel(id);
-    this.byOwner.delete(owner);
-    return count;
-  }
-
-  /** Pending (not cancelled) events. */
-  get pending(): number {
-    return this.live.size;
   }
 
   /** Time of the next pending event, or undefined. */
@@ -120,29 +113,30 @@ export class Scheduler {
    */
   async run(untilMs: number, options: RunOptions = {}): Promise<RunOutcome> {
     const maxEvents = options.maxEvents ?? 50_000_000;
+    const stop = options.stop;
     let fired = 0;
-    if (options.stop?.()) return 'stopped';
+    if (stop?.()) return 'stopped';
     for (;;) {
       this.skipCancelled();
       const next = this.heap[0];
       if (next === undefined || next.atMs > untilMs) {
-        this.nowMs = Math.max(this.nowMs, untilMs);
+        if (untilMs > this.nowMs) this.nowMs = untilMs;
         return next === undefined ? 'idle' : 'reached';
       }
       if (fired >= maxEvents) return 'event-budget';
       this.pop();
-      this.forget(next);
+      next.cancelled = true;
       this.nowMs = next.atMs;
       fired++;
       this.firedEvents++;
-      this.observer?.onEvent(next.atMs, next.owner, next.label);
+      this.observer?.onEvent(next.atMs, next.owner.name, next.label, next.detail);
       try {
         next.callback();
       } catch (err) {
-        this.onError(err, next.owner, next.label);
+        this.onError(err, next.owner.name, next.label);
       }
       await drainMicrotasks();
-      if (options.stop?.()) return 'stopped';
+      if (stop?.()) return 'stopped';
     }
   }
 
@@ -153,24 +147,15 @@ export class Scheduler {
     return condition();
   }
 
-  private forget(event: SimEvent): void {
-    this.live.delete(event.id);
-    const ids = this.byOwner.get(event.owner);
-    if (ids !== undefined) {
-      ids.delete(event.id);
-      if (ids.size === 0) this.byOwner.delete(event.owner);
+  private skipCancelled(): void {
+    for (;;) {
+      const top = this.heap[0];
+      if (top === undefined || !(top.cancelled || top.owner.cancelled)) return;
+      this.pop();
     }
   }
 
-  private skipCancelled(): void {
-    while (this.heap.length > 0 && (this.heap[0] as SimEvent).cancelled) this.pop();
-  }
-
   // A binary min-heap on (atMs, id).
-
-  private static before(a: SimEvent, b: SimEvent): boolean {
-    return a.atMs < b.atMs || (a.atMs === b.atMs && a.id < b.id);
-  }
 
   private push(event: SimEvent): void {
     const heap = this.heap;
@@ -179,31 +164,36 @@ export class Scheduler {
     while (i > 0) {
       const parent = (i - 1) >> 1;
       const p = heap[parent] as SimEvent;
-      if (!Scheduler.before(event, p)) break;
+      if (p.atMs < event.atMs || (p.atMs === event.atMs && p.id < event.id)) break;
       heap[i] = p;
       i = parent;
     }
     heap[i] = event;
   }
 
-  private pop(): SimEvent | undefined {
+  private pop(): void {
     const heap = this.heap;
-    const top = heap[0];
     const last = heap.pop();
-    if (top === undefined || last === undefined || heap.length === 0) return top;
+    if (last === undefined || heap.length === 0) return;
     let i = 0;
     const n = heap.length;
     for (;;) {
       const left = 2 * i + 1;
       if (left >= n) break;
       const right = left + 1;
-      const child = right < n && Scheduler.before(heap[right] as SimEvent, heap[left] as SimEvent) ? right : left;
-      const c = heap[child] as SimEvent;
-      if (!Scheduler.before(c, last)) break;
+      let child = left;
+      let c = heap[left] as SimEvent;
+      if (right < n) {
+        const r = heap[right] as SimEvent;
+        if (r.atMs < c.atMs || (r.atMs === c.atMs && r.id < c.id)) {
+          child = right;
+          c = r;
+        }
+      }
+      if (last.atMs < c.atMs || (last.atMs === c.atMs && last.id < c.id)) break;
       heap[i] = c;
       i = child;
     }
     heap[i] = last;
-    return top;
   }
 }

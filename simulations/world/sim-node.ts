@@ -25,7 +25,7 @@ import { NotConnectedError } from '../../src/errors.js';
 import type { SimDisk } from './disk.js';
 import { SimLogger, type LogSink } from './logger.js';
 import type { Gate, SimEndpoint, SimNetwork } from './network.js';
-import type { Scheduler } from './scheduler.js';
+import { EventOwner, type Scheduler, type SimEvent } from './scheduler.js';
 import { deriveRandom } from './seeds.js';
 
 export type HostState = 'down' | 'running' | 'paused';
@@ -89,9 +89,8 @@ export class SimNodeHost implements Gate {
     return this.config.id;
   }
 
-  private get owner(): string {
-    return `${this.config.id}#${this.incarnation}`;
-  }
+  /** The running incarnation's event owner; a crash cancels it. */
+  private owner = new EventOwner('none');
 
   /** The node's own clock reading, ms. */
   localNow(): number {
@@ -126,7 +125,8 @@ export class SimNodeHost implements Gate {
     this.totals.starts++;
     this.state = 'running';
     const incarnation = this.incarnation;
-    const owner = this.owner;
+    const owner = new EventOwner(`${this.id}#${incarnation}`);
+    this.owner = owner;
     const endpoint = this.network.attach(this.id, this.config.address, this);
     this.endpoint = endpoint;
     const env: Env = {
@@ -160,7 +160,7 @@ export class SimNodeHost implements Gate {
     if (this.state === 'down') return;
     this.accumulate();
     this.totals.crashes++;
-    this.scheduler.cancelOwner(this.owner);
+    this.owner.cancel();
     if (this.endpoint !== undefined) this.endpoint.closed = true;
     this.disk.crash();
     this.deferred = [];
@@ -222,20 +222,19 @@ export class SimNodeHost implements Gate {
     this.totals.events[change.kind] = (this.totals.events[change.kind] ?? 0) + 1;
   }
 
-  private timersFor(incarnation: number, owner: string): Timers {
-    const pending = new Map<number, { eventId: number }>();
+  private timersFor(incarnation: number, owner: EventOwner): Timers {
     let nextHandle = 1;
     return {
       setTimer: (delayMs: number, callback: () => void): TimerHandle => {
-        const handle = { id: nextHandle++ };
+        const handle: SimTimer = { id: nextHandle++, cleared: false, event: undefined };
         // A dead incarnation's promises may still try to arm timers: they never fire.
         if (this.incarnation !== incarnation || this.state === 'down') return handle;
         const virtualDelayMs = Math.max(0, delayMs) / (1 + this.driftPpm / 1e6);
-        const entry = { eventId: 0 };
-        entry.eventId = this.scheduler.schedule(virtualDelayMs, owner, 'timer', () => {
+        handle.event = this.scheduler.schedule(virtualDelayMs, owner, 'timer', () => {
           this.admit('timer', () => {
             // A timer that fired during a pause waits at the gate; cleared meanwhile, it must not run.
-            if (!pending.delete(handle.id)) return;
+            if (handle.cleared) return;
+            handle.cleared = true;
             try {
               callback();
             } catch (err) {
@@ -243,17 +242,24 @@ export class SimNodeHost implements Gate {
             }
           });
         });
-        pending.set(handle.id, entry);
         return handle;
       },
       clearTimer: (handle: TimerHandle): void => {
-        const entry = pending.get(handle.id);
-        if (entry === undefined) return;
-        pending.delete(handle.id);
-        this.scheduler.cancel(entry.eventId);
+        if (!isSimTimer(handle) || handle.cleared) return;
+        handle.cleared = true;
+        if (handle.event !== undefined) this.scheduler.cancel(handle.event);
       },
     };
   }
+}
+
+interface SimTimer extends TimerHandle {
+  cleared: boolean;
+  event: SimEvent | undefined;
+}
+
+function isSimTimer(handle: TimerHandle): handle is SimTimer {
+  return 'cleared' in handle;
 }
 
 function addStats(totals: HostTotals, node: RingNode): void {

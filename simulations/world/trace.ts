@@ -22,12 +22,13 @@ export class TraceHasher implements EventObserver {
     this.keepLines = options.keepLines ?? 0;
   }
 
-  onEvent(atMs: number, owner: string, label: string): void {
+  onEvent(atMs: number, owner: string, label: string, detail: number): void {
     this.events++;
     this.mixNumber(atMs);
     this.mixString(owner);
     this.mixString(label);
-    if (this.lines.length < this.keepLines) this.lines.push(`${atMs.toFixed(3)} ${owner} ${label}`);
+    this.mixInt(detail);
+    if (this.lines.length < this.keepLines) this.lines.push(`${atMs.toFixed(3)} ${owner} ${label}${detail === 0 ? '' : ` ${detail.toString(16)}`}`);
   }
 
   /** Mixes an extra observation (e.g. a client operation's outcome) into the hash. */

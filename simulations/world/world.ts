@@ -12,7 +12,7 @@ import { scaled, type LatencyModel } from './latency.js';
 import { createLogSink, type LogSink } from './logger.js';
 import { NO_LINK_FAULTS, SimNetwork, type LatencySelector, type LinkFaults } from './network.js';
 import type { PartitionPlan } from './partitions.js';
-import { Scheduler } from './scheduler.js';
+import { EventOwner, Scheduler } from './scheduler.js';
 import { deriveRandom, uniform } from './seeds.js';
 import { SimNodeHost, type HostTotals } from './sim-node.js';
 import type { TraceHasher } from './trace.js';
@@ -59,6 +59,8 @@ export class SimWorld {
   /** Human-readable fault events with their virtual time ("12.345s partition halves ..."). */
   readonly faultLog: string[] = [];
   private partitionDescription = 'none';
+  /** Owners of the world's own events, of the workload clients' and of the fault loops'. */
+  readonly owners = { world: new EventOwner('world'), client: new EventOwner('client'), nemesis: new EventOwner('nemesis'), checker: new EventOwner('checker') };
 
   constructor(readonly options: WorldOptions) {
     this.scheduler = new Scheduler(SIM_EPOCH_MS, (err, owner, label) => this.recordError(`${owner} ${label}`, err));
@@ -130,7 +132,7 @@ export class SimWorld {
   /** Starts every node, each after a random delay below `staggerMaxMs`. */
   startAll(staggerMaxMs = 100): void {
     const random = deriveRandom(this.options.seed, 'start');
-    for (const id of this.ids) this.scheduler.schedule(random.next() * staggerMaxMs, 'world', `start ${id}`, () => this.start(id));
+    for (const id of this.ids) this.scheduler.schedule(random.next() * staggerMaxMs, this.owners.world, `start ${id}`, () => this.start(id));
   }
 
   /** Starts (or restarts) a node that is down. */
