@@ -113,6 +113,8 @@ interface Connection {
   peer: Peer | undefined;
   /** The peer's node id, from its handshake. */
   peerId: NodeId | undefined;
+  /** Set when the handshake completed (it stays set while the connection closes). */
+  established: boolean;
   /** Set once the connection was refused: later frames on it are ignored. */
   rejected: boolean;
   /** Why an outbound connection failed, for the dial-failure log. */
@@ -406,7 +408,7 @@ export class WsTransport implements Transport {
     });
     const conn: Connection = {
       serial: this.nextSerial++, ws, direction, endpoint, state: 'handshaking', peer: undefined, peerId: undefined,
-      rejected: false, failure: undefined, lastReceivedAtMs: performance.now(), rawSocket: undefined, corked: false,
+      established: false, rejected: false, failure: undefined, lastReceivedAtMs: performance.now(), rawSocket: undefined, corked: false,
       handshakeTimer: undefined, closeTimer: undefined, closed, resolveClosed,
     };
     this.connections.add(conn);
@@ -538,6 +540,7 @@ export class WsTransport implements Transport {
     if (conn.handshakeTimer !== undefined) clearTimeout(conn.handshakeTimer);
     conn.handshakeTimer = undefined;
     conn.state = 'open';
+    conn.established = true;
     conn.peer = peer;
     peer.active = conn;
     peer.failedDials = 0;
@@ -616,8 +619,9 @@ export class WsTransport implements Transport {
       return;
     }
     assert(envelopeProblem(envelope) === undefined, 'the codec returns well-formed envelopes');
-    if (conn.state === 'handshaking') {
-      this.onHandshake(conn, envelope);
+    if (!conn.established) {
+      // A connection closing before its handshake completed (a duplicate, or shutdown) delivers nothing.
+      if (conn.state === 'handshaking') this.onHandshake(conn, envelope);
       return;
     }
     this.onPeerFrame(conn, envelope, data.byteLength);

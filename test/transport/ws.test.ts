@@ -227,7 +227,8 @@ describe('WsTransport', () => {
 
   it('pings idle connections and drops one whose peer stopped answering', async () => {
     // An idle peer that answers pings stays connected; one that stops answering is dropped after deadConnectionTimeoutMs.
-    const node = await fixture.start({ keepaliveIntervalMs: 20, deadConnectionTimeoutMs: 150 });
+    // Timeouts well above an event-loop stall on a loaded machine, so the live peer's pongs are never late.
+    const node = await fixture.start({ keepaliveIntervalMs: 25, deadConnectionTimeoutMs: 300 });
     const live = await rawClient(fixture, node);
     const silent = await rawClient(fixture, node, { autoPong: false });
     live.handshake({ nodeId: 'live', address: '127.0.0.1:2' });
@@ -236,7 +237,7 @@ describe('WsTransport', () => {
     expect(silent.pings).toBeGreaterThanOrEqual(1);
     expect(node.logger.messages('warn').some((m) => m.includes('nothing from 127.0.0.1:3'))).toBe(true);
     // The live peer, idle as long, has been pinged throughout and is still connected.
-    await waitFor(() => live.pings >= 8, 'more pings to the live peer');
+    await waitFor(() => live.pings >= 15, 'more pings to the live peer (15 x 25 ms outlasts the 300 ms timeout)');
     expect(live.ws.readyState).toBe(WebSocket.OPEN);
     expect(node.transport.stats().connectionsOpen).toBe(1);
   });
@@ -292,6 +293,26 @@ describe('WsTransport', () => {
       expect(a.transport.stats().duplicateConnectionsClosed + b.transport.stats().duplicateConnectionsClosed).toBeGreaterThanOrEqual(1);
       await Promise.all([a.stop(), b.stop()]);
     }
+  });
+
+  it('closes a losing duplicate before its handshake and ignores frames sent on it', async () => {
+    // A second connection claiming to be a peer we already dialed (and whose id is larger) is closed with 4001; data sent on it anyway is not delivered.
+    const node = await fixture.start({ localId: 'aa' });
+    const peer = await fixture.start({ localId: 'zz' });
+    node.transport.send(peer.address, envelope('aa', { first: true }));
+    await peer.inbox.waitForCount(1);
+    const rejections = rejectionsOf(node);
+    const client = await rawClient(fixture, node);
+    client.handshake({ nodeId: 'zz', address: peer.address });
+    client.send(codec.encode(envelope('zz', { sneaky: true })));
+    expect(await client.closed).toBe(PeerCloseCode.DuplicateConnection);
+    expect(client.frames).toHaveLength(0); // no handshake answer on a losing connection
+    expect(rejections).toHaveLength(0);
+    expect(node.transport.stats()).toMatchObject({ duplicateConnectionsClosed: 1, connectionsOpen: 1, framesReceived: 0 });
+    // The kept connection still works both ways.
+    peer.transport.send(node.address, envelope('zz', { back: true }));
+    await node.inbox.waitForCount(1);
+    expect(node.inbox.bodies).toEqual([{ back: true }]);
   });
 
   it('drops frames beyond the send queue bounds while connecting', async () => {
