@@ -3,7 +3,8 @@
  * with cbor-x. Decoding validates everything a peer controls: the size, the CBOR itself and the
  * envelope's shape. Sans-IO: the transport hands frames in and out.
  *
- * Choices, measured on a 340-byte ReplicaPut with a 200-byte value (Node 20, this repo's CI box):
+ * Choices, measured on a 340-byte ReplicaPut with a 200-byte value (Node 20, the shared 2-core dev
+ * machine while lightly loaded; test/transport/bench.ts repeats the measurement):
  * - `useRecords: false`: plain CBOR maps any decoder reads; here also faster than cbor-x records
  *   (~2.0 µs vs ~3-4 µs to encode, ~2.2 µs vs ~3 µs to decode), because a record definition would
  *   be repeated in every frame anyway (frames are decoded independently).
