@@ -163,7 +163,7 @@ export class Ring {
       throw new InvalidConfigError(`${nodeIds.length} nodes × ${vnodesPerNode} vnodesPerNode exceeds ${MAX_RING_TOKENS} tokens; ` +
         'lower vnodesPerNode', { option: 'vnodesPerNode', value: vnodesPerNode, nodes: nodeIds.length });
     }
-    const nodes = [...nodeIds].sort();
+    const nodes = Object.freeze([...nodeIds].sort());
     for (let i = 0; i < nodes.length; i++) {
       const node = nodes[i];
       if (typeof node !== 'string' || node.length === 0) {
@@ -326,14 +326,15 @@ export class Ring {
 
   private preferenceAt(position: number, n: number): NodeId[] {
     const length = Math.min(n, this.nodes.length);
-    const result = new Array<NodeId>(length);
+    // Filled by push: a packed array, faster for callers to iterate than `new Array(length)`'s holey one.
+    const result: NodeId[] = [];
     if (length <= this.tableWidth) {
       const base = position * this.tableWidth;
-      for (let j = 0; j < length; j++) result[j] = this.nodes[this.preferenceTable[base + j] as number] as NodeId;
+      for (let j = 0; j < length; j++) result.push(this.nodes[this.preferenceTable[base + j] as number] as NodeId);
       return result;
     }
     const distinct = this.walkDistinct(position, length);
-    for (let j = 0; j < length; j++) result[j] = this.nodes[distinct[j] as number] as NodeId;
+    for (let j = 0; j < length; j++) result.push(this.nodes[distinct[j] as number] as NodeId);
     return result;
   }
 
