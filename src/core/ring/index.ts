@@ -6,4 +6,4 @@ export {
   MAX_PREFERENCE_TABLE_N, MAX_RING_NODES, MAX_RING_TOKENS,
 } from './ring.js';
 export type { RingOptions, AnnotatedEntry, OwnershipRow, OwnershipReport } from './ring.js';
-export { xxh32, xxh32Bytes } from './xxh32.js';
+export { xxh32, xxh32Ascii, xxh32Bytes } from './xxh32.js';

@@ -92,10 +92,19 @@ function readU32(bytes: Uint8Array, at: number): number {
  * xxhash-wasm's `h32(input, seed)`.
  *
  * ASCII strings (the common case for keys) are hashed straight from their UTF-16 code units, whose
- * values are then their UTF-8 bytes; `ascii` collects the bits of every code unit read so one test
- * at the end sends any other string to the encoding path.
+ * values are then their UTF-8 bytes (`xxh32Ascii`, where `ascii` collects the bits of every code
+ * unit read so that one test at the end rejects any other string); other strings are encoded first.
  */
 export function xxh32(input: string, seed = 0): number {
+  const token = xxh32Ascii(input, seed);
+  return token >= 0 ? token : xxh32Utf8(input, seed);
+}
+
+/**
+ * XXH32 of an ASCII string read straight from its code units, or -1 when `input` holds a code
+ * unit past 0x7f (then its UTF-8 bytes differ from its code units and the caller must encode it).
+ */
+export function xxh32Ascii(input: string, seed = 0): number {
   const len = input.length;
   let ascii = 0;
   let i = 0;
@@ -153,7 +162,7 @@ export function xxh32(input: string, seed = 0): number {
     h = Math.imul(rotl32((h + Math.imul(c, PRIME32_5)) | 0, 11), PRIME32_1);
     i++;
   }
-  if ((ascii & 0xff80) !== 0) return xxh32Utf8(input, seed);
+  if ((ascii & 0xff80) !== 0) return -1;
   return avalanche32(h);
 }
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import xxhash from 'xxhash-wasm';
-import { xxh32, xxh32Bytes } from '../../../src/core/ring/xxh32.js';
+import { xxh32, xxh32Ascii, xxh32Bytes } from '../../../src/core/ring/xxh32.js';
 import { createKeyHasher, createWasmKeyHasher, typescriptKeyHasher } from '../../../src/core/ring/hash.js';
 
 const wasm = await xxhash();
@@ -24,6 +24,8 @@ describe('xxh32', () => {
       expect(xxh32(ascii)).toBe(wasm.h32(ascii));
       expect(xxh32(accented)).toBe(wasm.h32(accented));
       expect(xxh32(ascii, 0x9e3779b1)).toBe(wasm.h32(ascii, 0x9e3779b1));
+      expect(xxh32Ascii(ascii)).toBe(wasm.h32(ascii));
+      if (len > 0) expect(xxh32Ascii(`${ascii}\u0080`)).toBe(-1);
     }
   });
 
