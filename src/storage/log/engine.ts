@@ -271,12 +271,12 @@ export class LogEngine implements StorageEngine {
     if (this.expiringKeys > 0) {
       const now = this.clock.now();
       const { exp, len } = this.index;
-      for (const [, slot] of this.index.entries()) {
+      this.index.forEach((_key, slot) => {
         const e = exp[slot]!;
-        if (e > now || e === TOMBSTONE) continue;
+        if (e > now || e === TOMBSTONE) return;
         keys--;
         liveBytes -= len[slot]!;
-      }
+      });
     }
     let totalBytes = 0;
     for (const s of this.ordered) totalBytes += s.sizeBytes;
@@ -525,11 +525,11 @@ export class LogEngine implements StorageEngine {
     assert(segment === this.ordered[this.ordered.length - 1], 'only the newest segment');
     const { seg, off, len, exp } = this.index;
     const entries: HintEntry[] = [];
-    for (const [key, slot] of this.index.entries()) {
-      if (seg[slot] !== segment.handle) continue;
+    this.index.forEach((key, slot) => {
+      if (seg[slot] !== segment.handle) return;
       const e = exp[slot]!;
       entries.push({ key, offset: off[slot]!, frameBytes: len[slot]!, expiresAtMs: Number.isFinite(e) ? e : undefined, tombstone: e === TOMBSTONE });
-    }
+    });
     return entries;
   }
 
@@ -625,10 +625,10 @@ export class LogEngine implements StorageEngine {
     if (this.expiringKeys > 0) {
       const now = this.clock.now();
       const { exp, len, seg } = this.index;
-      for (const [, slot] of this.index.entries()) {
+      this.index.forEach((_key, slot) => {
         const e = exp[slot]!;
         if (e !== TOMBSTONE && e <= now) expired.set(seg[slot]!, (expired.get(seg[slot]!) ?? 0) + len[slot]!);
-      }
+      });
     }
     const picked: Segment[] = [];
     let prefix = true;
@@ -707,7 +707,7 @@ export class LogEngine implements StorageEngine {
     this.ordered = this.ordered.filter((s) => !gone.has(s));
     for (const s of result.inputs) this.segmentsByHandle[s.handle] = undefined;
     // Nothing may point at a deleted segment any more.
-    for (const [, slot] of index.entries()) assert(this.segmentsByHandle[index.seg[slot]!] !== undefined, 'index points at a live segment');
+    index.forEach((_key, slot) => assert(this.segmentsByHandle[index.seg[slot]!] !== undefined, 'index points at a live segment'));
     return output;
   }
 

@@ -49,14 +49,30 @@ export class ValueCache {
     this.map.set(key, value);
     this.bytes += cost;
     this.charges.set(key, cost);
-    if (this.bytes > this.maxBytes) {
-      for (const oldest of this.map.keys()) {
-        this.delete(oldest);
-        if (this.bytes <= this.maxBytes) break;
-      }
-    }
+    while (this.bytes > this.maxBytes && this.evictOldest());
     assert(this.bytes <= this.maxBytes, 'cache within its budget');
   }
+
+  /**
+   * Evicts the least recently used entry. One iterator lives across calls: a fresh iterator would
+   * walk over every entry deleted so far (V8 leaves holes until it rehashes), which makes eviction
+   * quadratic. The live iterator only ever passes deleted entries, and entries moved to the end by
+   * a hit come after it, so it always points at the least recently used entry.
+   */
+  private evictOldest(): boolean {
+    for (let attempt = 0; attempt < 2; attempt++) {
+      this.evictor ??= this.map.keys();
+      const next = this.evictor.next();
+      if (!next.done) {
+        this.delete(next.value);
+        return true;
+      }
+      this.evictor = undefined;
+    }
+    return false;
+  }
+
+  private evictor: Iterator<string> | undefined;
 
   delete(key: string): void {
     const cost = this.charges.get(key);
@@ -67,6 +83,7 @@ export class ValueCache {
   }
 
   clear(): void {
+    this.evictor = undefined;
     this.map.clear();
     this.charges.clear();
     this.bytes = 0;

@@ -1,0 +1,29 @@
+// The value cache evicts least recently used entries first and stays within its byte budget.
+import { describe, expect, it } from 'vitest';
+import { ValueCache } from '../../src/storage/log/value-cache.js';
+
+describe('ValueCache', () => {
+  it('evicts the least recently used entry, counting a hit as a use', () => {
+    const cache = new ValueCache(3 * (100 + 2 + 64), 1024);
+    for (const k of ['a', 'b', 'c']) cache.set(k, new Uint8Array(100));
+    expect(cache.get('a')).toBeDefined(); // a is now the most recent
+    cache.set('d', new Uint8Array(100)); // evicts b
+    expect(cache.get('b')).toBeUndefined();
+    expect(cache.get('a')).toBeDefined();
+    expect(cache.get('c')).toBeDefined();
+    expect(cache.get('d')).toBeDefined();
+    expect(cache.entries).toBe(3);
+  });
+
+  it('stays within its budget over many inserts and hits, and skips oversized values', () => {
+    const cache = new ValueCache(64 * 1024, 4096);
+    for (let i = 0; i < 200_000; i++) {
+      cache.set(`k${i}`, new Uint8Array(i % 500));
+      if (i % 7 === 0) cache.get(`k${i - 3}`);
+    }
+    expect(cache.sizeBytes).toBeLessThanOrEqual(64 * 1024);
+    expect(cache.get('k199999')).toBeDefined();
+    cache.set('huge', new Uint8Array(5000));
+    expect(cache.get('huge')).toBeUndefined();
+  });
+});
