@@ -150,6 +150,7 @@ export class RingNode implements ClusterView {
   private onMembershipChange(change: MembershipChange): void {
     if (change.kind === 'ring-changed' || change.kind === 'joined' || change.kind === 'left') this.refreshRing();
     if ((change.kind === 'alive' || change.kind === 'restarted' || change.kind === 'joined') && change.member.id !== this.localId) {
+      this.components.transport.peerUp?.(change.member.address);
       this.replication.onMemberUp(change.member.id);
     }
   }

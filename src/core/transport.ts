@@ -30,6 +30,11 @@ export interface Transport {
    * unreachable peer, or beyond the bounded send queue, are dropped and counted in stats.
    */
   send(address: Address, msg: Envelope): void;
+  /**
+   * A hint that the node at `address` is believed reachable now (gossip heard it is alive): an
+   * implementation that backs off after failed dials may cut the wait short. Optional.
+   */
+  peerUp?(address: Address): void;
   /** Registers the single handler for incoming messages (replaces any earlier one). */
   onMessage(handler: MessageHandler): void;
   /** Counters for metrics and tests. */

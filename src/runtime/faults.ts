@@ -39,6 +39,10 @@ export class FaultInjector implements Transport {
     this.inner.send(address, msg);
   }
 
+  peerUp(address: Address): void {
+    this.inner.peerUp?.(address);
+  }
+
   onMessage(handler: MessageHandler): void {
     this.inner.onMessage((msg, fromAddress) => {
       if (this.dropInbound.has(msg.from) || (fromAddress !== undefined && this.dropInbound.has(fromAddress))) {

@@ -564,6 +564,25 @@ export class WsTransport implements Transport {
     void this.closeConnection(conn, PeerCloseCode.DuplicateConnection, 'duplicate connection');
   }
 
+  /**
+   * Gossip says the node at `address` is alive: forget the backoff of earlier failed dials (they
+   * failed while it was starting) and dial at once if frames wait for it.
+   */
+  peerUp(address: Address): void {
+    const peer = this.peers.get(address);
+    if (this.closed || peer === undefined || peer.active !== undefined || peer.dialing !== undefined) return;
+    if (peer.reconnectTimer === undefined) return;
+    clearTimeout(peer.reconnectTimer);
+    peer.reconnectTimer = undefined;
+    peer.failedDials = 0;
+    if (peer.queue.length > 0) {
+      this.counters.reconnects++;
+      this.dial(peer);
+    } else {
+      this.forgetIfIdle(peer);
+    }
+  }
+
   private onDialFailed(peer: Peer, reason: string): void {
     peer.failedDials++;
     this.counters.dialFailures++;
