@@ -52,6 +52,7 @@ async function runAndKill(dir: string, cycle: number, acksBeforeKill: number): P
 
 describe('log engine crash safety', () => {
   it(`keeps every acknowledged write across ${CYCLES} SIGKILLs`, async () => {
+    // Shows that an acknowledged fsync=always write survives SIGKILL, and that batches stay atomic.
     const dir = await dirs.make('ringkv-crash-');
     const survived = new Map<string, string>(); // key → sha1 of everything present after earlier cycles
     let seed = 12345;

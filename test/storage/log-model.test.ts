@@ -36,6 +36,7 @@ const valueOf = (key: string, v: number): Uint8Array => Buffer.from(`${key}=${v}
 
 describe('log engine against a Map model', () => {
   it('holds what the model holds after every step', async () => {
+    // Shows that no interleaving of writes, rolls, compactions and restarts changes what is stored.
     await fc.assert(fc.asyncProperty(fc.array(op, { minLength: 1, maxLength: 40 }), async (ops) => {
       const dir = await dirs.make('ringkv-model-');
       const clock = new FakeClock(0);

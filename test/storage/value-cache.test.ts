@@ -4,6 +4,7 @@ import { ValueCache } from '../../src/storage/log/value-cache.js';
 
 describe('ValueCache', () => {
   it('evicts the least recently used entry, counting a hit as a use', () => {
+    // Shows LRU order: the entry read most recently survives, the one untouched longest goes.
     const cache = new ValueCache(3 * (100 + 2 + 64), 1024);
     for (const k of ['a', 'b', 'c']) cache.set(k, new Uint8Array(100));
     expect(cache.get('a')).toBeDefined(); // a is now the most recent
@@ -16,6 +17,7 @@ describe('ValueCache', () => {
   });
 
   it('stays within its budget over many inserts and hits, and skips oversized values', () => {
+    // Shows the byte budget holds under churn and that a value above the entry limit is not cached.
     const cache = new ValueCache(64 * 1024, 4096);
     for (let i = 0; i < 200_000; i++) {
       cache.set(`k${i}`, new Uint8Array(i % 500));
