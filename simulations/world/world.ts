@@ -12,6 +12,7 @@ import { scaled, type LatencyModel } from './latency.js';
 import { createLogSink, type LogSink } from './logger.js';
 import { NO_LINK_FAULTS, SimNetwork, type LatencySelector, type LinkFaults } from './network.js';
 import type { PartitionPlan } from './partitions.js';
+import type { FaultTarget } from '../scenarios/index.js';
 import { EventOwner, Scheduler } from './scheduler.js';
 import { deriveRandom, uniform } from './seeds.js';
 import { SimNodeHost, type HostTotals } from './sim-node.js';
@@ -49,7 +50,7 @@ export interface WorldError {
   readonly message: string;
 }
 
-export class SimWorld {
+export class SimWorld implements FaultTarget {
   readonly scheduler: Scheduler;
   readonly network: SimNetwork;
   readonly hosts = new Map<NodeId, SimNodeHost>();
@@ -165,6 +166,12 @@ export class SimWorld {
     this.note(`clock ${id} offset ${Math.round(offsetMs)}ms drift ${Math.round(driftPpm)}ppm`);
     this.host(id).setSkew(offsetMs, driftPpm);
   }
+
+  /** Clock control for scenarios (FaultTarget). */
+  readonly clocks = {
+    setSkew: (id: NodeId, offsetMs: number, driftPpm: number): void => this.setSkew(id, offsetMs, driftPpm),
+    skewOf: (id: NodeId): { offsetMs: number; driftPpm: number } => this.host(id).skew,
+  };
 
   /** Nodes that are up (running or paused). */
   upIds(): NodeId[] {

@@ -1,0 +1,177 @@
+/**
+ * The simulated world's parts: virtual time, latency models, the fsync=interval disk, partition
+ * shapes, pauses, and the determinism that makes a seed replayable.
+ */
+import { describe, expect, test } from 'vitest';
+import { createKeyHasher } from '../../src/core/ring/index.js';
+import { deriveConfig } from '../../simulations/config.js';
+import { runSimulation } from '../../simulations/runner.js';
+import { SimDisk } from '../../simulations/world/disk.js';
+import { describeLatency, meanLatency, parseLatency, sampleLatency } from '../../simulations/world/latency.js';
+import { bridge, isolateOne, majoritiesRing, oneWay, randomHalves } from '../../simulations/world/partitions.js';
+import { EventOwner, Scheduler } from '../../simulations/world/scheduler.js';
+import { deriveRandom, deriveSeed } from '../../simulations/world/seeds.js';
+import { SimWorld } from '../../simulations/world/world.js';
+import type { Timers } from '../../src/core/env.js';
+import { WARS_MODELS } from '../../simulations/staleness/wars.js';
+
+const hasher = await createKeyHasher();
+
+describe('virtual time', () => {
+  test('events fire in (time, creation) order, time jumps, and a cancelled owner\'s events never fire', async () => {
+    // Shows the scheduler's ordering rule and what a crash relies on to cancel a node's timers.
+    const scheduler = new Scheduler(1000, (err) => {
+      throw err;
+    });
+    const a = new EventOwner('a');
+    const b = new EventOwner('b');
+    const fired: string[] = [];
+    scheduler.schedule(5, a, 'x', () => fired.push(`a5@${scheduler.now()}`));
+    scheduler.schedule(1, b, 'x', () => fired.push(`b1@${scheduler.now()}`));
+    scheduler.schedule(5, b, 'x', () => fired.push(`b5@${scheduler.now()}`));
+    const cancelled = scheduler.schedule(2, b, 'x', () => fired.push('cancelled'));
+    scheduler.schedule(3, a, 'x', () => {
+      fired.push(`a3@${scheduler.now()}`);
+      b.cancel();
+    });
+    scheduler.cancel(cancelled);
+    expect(await scheduler.run(10_000)).toBe('idle');
+    expect(fired).toEqual(['b1@1001', 'a3@1003', 'a5@1005']);
+    expect(scheduler.now()).toBe(10_000);
+  });
+
+  test('promise continuations of an event run before the next event', async () => {
+    // Shows the microtask drain: an async chain started by an event completes at that event's virtual time.
+    const scheduler = new Scheduler(0, (err) => {
+      throw err;
+    });
+    const owner = new EventOwner('o');
+    const seen: Array<[string, number]> = [];
+    scheduler.schedule(1, owner, 'x', () => {
+      void (async () => {
+        for (let i = 0; i < 50; i++) await Promise.resolve();
+        seen.push(['chain', scheduler.now()]);
+      })();
+    });
+    scheduler.schedule(2, owner, 'x', () => seen.push(['next', scheduler.now()]));
+    await scheduler.run(10);
+    expect(seen).toEqual([['chain', 1], ['next', 2]]);
+  });
+});
+
+describe('latency models', () => {
+  test('the text form parses back to the same model, and samples have the model\'s mean', () => {
+    // Shows the CLI's --latency round trip and that the Pareto/exponential samplers are right.
+    const random = deriveRandom(1, 'latency-test');
+    for (const text of ['const(2)', 'exp(1.66)', 'pareto(0.235,10)', '0.9122*pareto(0.235,10)+0.0878*exp(1.66)', '1.5x(exp(2))']) {
+      const model = parseLatency(text);
+      expect(describeLatency(parseLatency(describeLatency(model)))).toBe(describeLatency(model));
+      let sum = 0;
+      const count = 200_000;
+      for (let i = 0; i < count; i++) sum += sampleLatency(model, random);
+      expect(sum / count).toBeCloseTo(meanLatency(model), 1);
+    }
+    for (const m of WARS_MODELS) expect(Number.isFinite(meanLatency(m.w))).toBe(true);
+    expect(() => parseLatency('gauss(1)')).toThrow(/const\(ms\)/);
+  });
+});
+
+describe('the fsync=interval disk', () => {
+  test('a crash keeps what was synced and loses what was written after the last sync tick', async () => {
+    // Shows the durability model the lost-write checker's configuration statement rests on.
+    const scheduler = new Scheduler(0, (err) => {
+      throw err;
+    });
+    let owner = new EventOwner('node#1');
+    const timersOf = (o: EventOwner): Timers => ({
+      setTimer: (delayMs, callback) => scheduler.schedule(delayMs, o, 'timer', callback),
+      clearTimer: () => {},
+    });
+    const disk = new SimDisk({ now: () => scheduler.now() }, { fsync: 'interval', fsyncIntervalMs: 1000 });
+    const first = await disk.open(timersOf(owner));
+    await first.put('synced', new Uint8Array([1]));
+    await scheduler.run(1000);
+    await first.put('unsynced', new Uint8Array([2]));
+    await first.delete('synced');
+    owner.cancel();
+    disk.crash();
+    await expect(first.get('synced')).rejects.toThrow();
+    owner = new EventOwner('node#2');
+    const second = await disk.open(timersOf(owner));
+    expect((await second.get('synced'))?.value).toEqual(new Uint8Array([1]));
+    expect(await second.get('unsynced')).toBeUndefined();
+    expect(disk.stats.writesLostInCrashes).toBe(2);
+  });
+});
+
+describe('partition shapes', () => {
+  const ids = ['n1', 'n2', 'n3', 'n4', 'n5', 'n6', 'n7'];
+  const reach = (blocked: ReadonlyArray<readonly [string, string]>, from: string): string[] =>
+    ids.filter((to) => to === from || !blocked.some(([a, b]) => a === from && b === to));
+
+  test.each([5, 7])('majorities ring on %i nodes: every node sees a majority, no two the same one', (count) => {
+    // Shows Jepsen's majorities-ring shape.
+    const nodes = ids.slice(0, count);
+    const plan = majoritiesRing(nodes, deriveRandom(3, 'ring'));
+    const views = nodes.map((id) => reach(plan.blocked, id).filter((x) => nodes.includes(x)).sort().join(','));
+    for (const view of views) expect(view.split(',').length).toBeGreaterThan(count / 2);
+    expect(new Set(views).size).toBe(count);
+  });
+
+  test('bridge, halves, isolation and one-way block what they should', () => {
+    // Shows the other shapes: the bridge node reaches everyone, halves are symmetric, one-way is not.
+    const random = deriveRandom(4, 'shapes');
+    const b = bridge(ids, random);
+    const bridgeNode = /<(n\d)>/.exec(b.description)?.[1] as string;
+    expect(reach(b.blocked, bridgeNode)).toEqual(ids);
+    const halves = randomHalves(ids, random);
+    for (const [x, y] of halves.blocked) expect(halves.blocked.some(([p, q]) => p === y && q === x)).toBe(true);
+    expect(isolateOne(ids, random).blocked).toHaveLength(2 * 6);
+    const one = oneWay(ids, random);
+    expect(one.blocked.length).toBeGreaterThan(0);
+    for (const [x, y] of one.blocked) expect(one.blocked.some(([p, q]) => p === y && q === x)).toBe(false);
+  });
+});
+
+describe('nodes in the world', () => {
+  test('a paused node handles nothing until it resumes, then rejoins; a crashed node restarts with a new generation', async () => {
+    // Shows SIGSTOP semantics (work waits at the gate) and kill -9 / restart through the real RingNode.
+    const world = new SimWorld({ seed: 5, nodes: 3, hasher, latency: parseLatency('exp(1)') });
+    world.startAll();
+    await world.runFor(2000);
+    const n1 = world.host('n1');
+    const received = (): number => n1.node?.membership.stats().messagesReceived ?? -1;
+    world.pause('n1');
+    const before = received();
+    await world.runFor(5000);
+    expect(received()).toBe(before);
+    expect(world.host('n2').node?.membership.member('n1')?.state).toBe('dead');
+    world.resume('n1');
+    await world.runFor(3000);
+    expect(received()).toBeGreaterThan(before);
+    expect(world.host('n2').node?.membership.member('n1')?.state).toBe('alive');
+    world.crash('n3');
+    await world.runFor(3000);
+    world.start('n3');
+    await world.runFor(3000);
+    expect(world.host('n1').node?.membership.member('n3')).toMatchObject({ state: 'alive', generation: 2 });
+    expect(world.errors).toEqual([]);
+  });
+});
+
+describe('determinism', () => {
+  test('the same seed gives the same event trace, a different seed a different one', async () => {
+    // Shows that a run is a pure function of its seed and configuration, so a failing seed replays exactly.
+    const config = deriveConfig(42, { scenario: 'mixed', workload: 'register', nodes: 5, durationMs: 10_000 });
+    const first = await runSimulation(config, { hasher });
+    const second = await runSimulation(config, { hasher });
+    const other = await runSimulation(deriveConfig(43, { scenario: 'mixed', workload: 'register', nodes: 5, durationMs: 10_000 }), { hasher });
+    expect(first.events).toBeGreaterThan(3000);
+    expect(first.faultLog.length).toBeGreaterThan(2);
+    expect(second.traceHash).toBe(first.traceHash);
+    expect(second.events).toBe(first.events);
+    expect(second.faultLog).toEqual(first.faultLog);
+    expect(other.traceHash).not.toBe(first.traceHash);
+    expect(deriveSeed(42, 'a')).not.toBe(deriveSeed(42, 'b'));
+  });
+});
