@@ -3,15 +3,17 @@
  * in-memory index of where each key's newest record is, an LRU value cache, group commit, hint
  * files, compaction and crash recovery. One concern per module:
  *
- *   record.ts   frame and body codec          scan.ts        sequential segment reading
- *   segment.ts  file naming, open handles      hint.ts        hint files
- *   key-index.ts the index (Map + columns)     value-cache.ts LRU value cache
- *   recovery.ts replay on open, torn tails, corruption modes
- *   compaction.ts rewriting sealed segments    lock.ts        the data directory lock
+ *   record.ts     frame and body codec             scan.ts         sequential segment reading
+ *   segment.ts    file naming, open handles         hint.ts         hint files
+ *   key-index.ts  the index (hash table + columns)  value-cache.ts  LRU value cache
+ *   recovery.ts   replay on open, torn tails, corruption modes
+ *   compaction.ts rewriting sealed segments         lock.ts         the data directory lock
+ *   options.ts    options and defaults              sorted-keys.ts  ordered keys for scans
  *
  * Writes go through one queue drained by one pump: each turn takes everything queued (up to
  * maxGroupCommitBytes), writes it with one syscall at the end of the active segment, updates the
- * index, and under fsync=always fsyncs once before resolving every write of the group.
+ * index, and under fsync=always fsyncs once before resolving every write of the group (group
+ * commit: the writes that queued up during one fsync share the next).
  */
 import { writeSync } from 'node:fs';
 import * as fs from 'node:fs/promises';

@@ -81,8 +81,10 @@ export interface LogEngineOptions extends StorageLimits {
   /** Most key + value bytes in one batch (a batch is written as one unit). Default 64 MiB. */
   readonly maxBatchBytes?: number | undefined;
   /**
-   * Most keys (including tombstones not yet compacted away) in the index. Default 16 000 000: a V8
-   * Map holds at most 2^24 entries; new keys beyond are refused with OverloadedError.
+   * Most keys (including tombstones not yet compacted away) in the index; new keys beyond are
+   * refused with OverloadedError. Default 16 000 000: at ~80 bytes per key (index plus the key
+   * string, measured by the storage benchmark) that is about 1.3 GB of memory, more than a node
+   * of this kind should hold.
    */
   readonly maxIndexKeys?: number | undefined;
 }
@@ -151,7 +153,7 @@ export function resolveLogOptions(o: LogEngineOptions): ResolvedLogOptions {
     maxGroupCommitBytes: positiveInt('maxGroupCommitBytes', o.maxGroupCommitBytes ?? DEFAULT_MAX_GROUP_COMMIT_BYTES),
     maxBatchOps: positiveInt('maxBatchOps', o.maxBatchOps ?? 10_000),
     maxBatchBytes: positiveInt('maxBatchBytes', o.maxBatchBytes ?? 64 * 1024 * 1024, MAX_VALUE_BYTES_LIMIT),
-    maxIndexKeys: positiveInt('maxIndexKeys', o.maxIndexKeys ?? DEFAULT_MAX_INDEX_KEYS, 2 ** 24 - 1),
+    maxIndexKeys: positiveInt('maxIndexKeys', o.maxIndexKeys ?? DEFAULT_MAX_INDEX_KEYS, 2 ** 30),
     maxKeyBytes: positiveInt('maxKeyBytes', o.maxKeyBytes ?? DEFAULT_MAX_KEY_BYTES, 1024 * 1024),
     maxValueBytes: positiveInt('maxValueBytes', o.maxValueBytes ?? DEFAULT_MAX_VALUE_BYTES, MAX_VALUE_BYTES_LIMIT),
   };
