@@ -22,11 +22,14 @@ export type FsyncPolicy = 'always' | 'interval' | 'never';
  * record in the newest segment, or a zero-filled tail) is not corruption but the normal result of a
  * crash: it is always cut off and logged, whatever the mode.
  * - `fail` (default): refuse to open with CorruptRecordError naming the file and offset, changing
- *   nothing on disk.
+ *   nothing on disk (beyond the always-done cleanup: a torn tail cut, leftover .tmp files removed).
  * - `truncate`: keep everything before the bad record; move the rest of that segment and every
  *   newer segment into `quarantine/` (never deleted), and open read-write.
  * - `stop`: serve everything before the bad record, read-only (writes fail with
- *   StorageReadOnlyError), changing nothing on disk: to copy data out or inspect.
+ *   StorageReadOnlyError), changing nothing else on disk: to copy data out or inspect.
+ * In every mode the corruption is logged (error level) with file and offset, and nothing after the
+ * bad record is served. Corruption in a segment whose valid hint let recovery skip it is found
+ * when the record is read: that get fails with CorruptRecordError (every read checks the CRC).
  *
  * `fail` is the default because dropping records is not harmless in a Dynamo-style store: a lost
  * tombstone resurrects a deleted key, and read repair and anti-entropy would then copy it back to
