@@ -76,8 +76,9 @@ export class MapRespBackend implements RespBackend {
       if (options.condition === 'NX' ? exists : !exists) return Promise.resolve(false);
     }
     const expiresAtMs = options.ttlMs === undefined ? Number.POSITIVE_INFINITY : this.clock.now() + options.ttlMs;
-    // Copy: the value may be a view into a network chunk (see RespBackend).
-    this.entries.set(key, { value: new Uint8Array(value), expiresAtMs });
+    // Copy: the value may be a view into a network chunk (see RespBackend). Buffer.from serves
+    // small copies from Node's shared pool, far cheaper than one ArrayBuffer per value.
+    this.entries.set(key, { value: Buffer.from(value), expiresAtMs });
     return Promise.resolve(true);
   }
 

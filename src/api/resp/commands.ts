@@ -12,6 +12,7 @@
  */
 import { arch, release, type } from 'node:os';
 import { isUtf8 } from 'node:buffer';
+import { assert } from '../../core/assert.js';
 import type { Logger } from '../../core/env.js';
 import type { RespBackend, RespSetOptions } from './backend.js';
 import { Resp, type RespValue } from './encoder.js';
@@ -521,17 +522,36 @@ const COMMAND_LIST: readonly RespCommand[] = [
   command('command', -1, ['loading', 'stale'], NO_KEYS, 'none', commandCommand),
 ];
 
-/** Commands by name, lowercase and uppercase (clients send either; the lookup tries both before lowercasing). */
-const COMMANDS = new Map<string, RespCommand>();
+/** Commands by lowercase name. */
+const COMMANDS = new Map<string, RespCommand>(COMMAND_LIST.map((entry) => [entry.name, entry]));
+
+/** Commands by name length and lowercase first byte, so a lookup compares bytes and allocates nothing. */
+const COMMANDS_BY_SHAPE = new Map<number, { readonly command: RespCommand; readonly nameBytes: Buffer }[]>();
 for (const entry of COMMAND_LIST) {
-  COMMANDS.set(entry.name, entry);
-  COMMANDS.set(entry.name.toUpperCase(), entry);
+  assert(/^[a-z]+$/.test(entry.name), 'command names are lowercase letters (lookupCommand folds case with | 0x20)');
+  const shape = entry.name.length * 256 + entry.name.charCodeAt(0);
+  const candidates = COMMANDS_BY_SHAPE.get(shape) ?? [];
+  candidates.push({ command: entry, nameBytes: Buffer.from(entry.name, 'latin1') });
+  COMMANDS_BY_SHAPE.set(shape, candidates);
 }
 
+/** The command named by `name`, compared ASCII case-insensitively, as Redis does. */
 export function lookupCommand(name: Buffer): RespCommand | undefined {
-  if (name.length > 16) return undefined;
-  const raw = name.toString('latin1');
-  return COMMANDS.get(raw) ?? COMMANDS.get(raw.toLowerCase());
+  if (name.length === 0) return undefined;
+  const candidates = COMMANDS_BY_SHAPE.get(name.length * 256 + ((name[0] as number) | 0x20));
+  if (candidates === undefined) return undefined;
+  for (const { command, nameBytes } of candidates) {
+    let same = true;
+    for (let i = 1; i < name.length; i += 1) {
+      // Every command name is lowercase letters, so OR 0x20 folds exactly the uppercase letters onto them.
+      if (((name[i] as number) | 0x20) !== nameBytes[i]) {
+        same = false;
+        break;
+      }
+    }
+    if (same) return command;
+  }
+  return undefined;
 }
 
 /** Every command, for COMMAND and documentation. */
@@ -555,22 +575,23 @@ function arityAllows(command: RespCommand, argc: number): boolean {
 
 /**
  * Runs one command: lookup already done by the caller (pass undefined for unknown), arity check,
- * execution. Never throws and never rejects: errors become error replies (internal ones are logged).
+ * execution. Never throws: a synchronous error becomes an error reply. A returned promise may
+ * reject; the caller must attach a rejection handler at once and turn the error into a reply with
+ * commandErrorReply (the connection does; that saves a promise per command on the hot path).
  */
 export function runCommand(context: CommandContext, command: RespCommand | undefined, argv: readonly Buffer[]): RespValue | Promise<RespValue> {
   if (command === undefined) return unknownCommandReply(argv);
   if (!arityAllows(command, argv.length)) return wrongArity(command.name);
   try {
-    const reply = command.execute(context, argv);
-    if (reply instanceof Promise) return reply.then(undefined, (error: unknown) => errorReply(context, command, error));
-    return reply;
+    return command.execute(context, argv);
   } catch (error) {
-    return errorReply(context, command, error);
+    return commandErrorReply(context, command, error);
   }
 }
 
-function errorReply(context: CommandContext, command: RespCommand, error: unknown): RespValue {
+/** The error reply for an error a command threw or rejected with; unexpected (non-ringkv) errors are logged. */
+export function commandErrorReply(context: CommandContext, command: RespCommand | undefined, error: unknown): RespValue {
   const { line, internal } = errorLineFor(error);
-  if (internal) context.logger.error({ err: error, command: command.name, client: context.session.id }, 'RESP command failed with an unexpected error');
+  if (internal) context.logger.error({ err: error, command: command?.name, client: context.session.id }, 'RESP command failed with an unexpected error');
   return Resp.error(line);
 }

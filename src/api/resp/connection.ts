@@ -20,7 +20,7 @@ import type { Socket } from 'node:net';
 import { assert } from '../../core/assert.js';
 import type { Clock, Logger } from '../../core/env.js';
 import type { RespBackend } from './backend.js';
-import { lookupCommand, runCommand, type CommandContext, type RespCommand, type RespServerStatus, type RespSession } from './commands.js';
+import { commandErrorReply, lookupCommand, runCommand, type CommandContext, type RespCommand, type RespServerStatus, type RespSession } from './commands.js';
 import { RespReplyBuffer, type RespValue } from './encoder.js';
 import { RespParser, type RespParserOptions } from './parser.js';
 
@@ -89,9 +89,13 @@ export class RespConnection implements RespSession, CommandContext {
   private inFlight = 0;
   private readonly waveArgv: Buffer[][] = [];
   private readonly waveCommands: (RespCommand | undefined)[] = [];
-  private readonly waveResults: (RespValue | Promise<RespValue>)[] = [];
-  private readonly waveReadKeys = new Set<string>();
-  private readonly waveWriteKeys = new Set<string>();
+  /** Replies of the current wave by position; undefined while pending. */
+  private readonly waveResults: (RespValue | undefined)[] = [];
+  private waveSize = 0;
+  /** How many of the current wave's replies are in the reply buffer (they are written in order). */
+  private waveWritten = 0;
+  private readonly waveReadKeys = new Set<number>();
+  private readonly waveWriteKeys = new Set<number>();
 
   private running = false;
   private pausedForBacklog = false;
@@ -163,13 +167,13 @@ export class RespConnection implements RespSession, CommandContext {
       this.pausedForBacklog = true;
       this.socket.pause();
     }
-    if (!this.running) void this.run();
+    if (!this.running) this.pump();
   };
 
   private readonly onEnd = (): void => {
     if (this.closed || this.ending) return;
     this.peerEnded = true;
-    if (!this.running) void this.run();
+    if (!this.running) this.pump();
   };
 
   private readonly onError = (error: Error): void => {
@@ -192,72 +196,137 @@ export class RespConnection implements RespSession, CommandContext {
     this.deps.onClosed(this, this.closeReason ?? 'peer-closed');
   };
 
-  /** Runs queued commands wave by wave until the queue is empty. One run at a time per connection. */
-  private async run(): Promise<void> {
-    assert(!this.running, 'one run loop per connection');
+  /**
+   * Runs queued commands wave by wave until the queue is empty. Synchronous: a wave whose replies
+   * are all ready continues at once; a wave that waits on the backend returns, and the last of its
+   * replies to arrive continues the pump (onAsyncReply). `running` stays true throughout, so there
+   * is one pump per connection.
+   */
+  private pump(): void {
+    assert(!this.running, 'one pump per connection');
     assert(!this.ending, 'nothing runs after the connection ended');
     this.running = true;
-    try {
-      while (!this.closed) {
-        const count = this.takeWave();
-        if (count === 0) break;
-        await this.runWave(count);
-        if (this.closed) return;
-        if (this.quitRequested) {
-          this.flush();
-          this.closeReason ??= 'quit';
-          this.end();
-          return;
-        }
-        const queueEmpty = this.queueHead === this.queue.length;
-        if (queueEmpty || this.replies.lengthBytes >= FLUSH_THRESHOLD_BYTES) this.flush();
-        if (this.pausedForBacklog && this.pendingReplies <= this.limits.maxPendingRepliesPerClient / 2 && !this.closed) {
-          this.pausedForBacklog = false;
-          this.socket.resume();
-        }
-      }
-      if (this.closed) return;
-      this.flush();
-      if (this.protocolError !== undefined) {
-        this.logger.debug({ protocolError: this.protocolError }, 'RESP protocol error; closing the connection');
-        this.replies.error(this.protocolError);
-        this.flush();
-        this.closeReason ??= 'protocol-error';
-        this.end();
-      } else if (this.peerEnded) {
-        this.end();
-      }
-    } catch (error) {
-      // runCommand never throws, so this is a bug in this file: log it loudly, drop the client, keep the node.
-      this.logger.error({ err: error }, 'RESP connection failed; closing it');
-      this.destroy('internal-error');
-    } finally {
-      this.running = false;
-    }
+    this.continuePump();
   }
 
-  private async runWave(count: number): Promise<void> {
+  private continuePump(): void {
+    try {
+      for (;;) {
+        if (this.closed || this.socket.destroyed) break;
+        const count = this.takeWave();
+        if (count === 0) {
+          this.running = false;
+          this.onQueueDrained();
+          return;
+        }
+        this.startWave(count);
+        if (this.waveWritten < this.waveSize) return; // onAsyncReply continues
+        if (!this.finishWave()) break;
+      }
+    } catch (error) {
+      // Command errors become replies (runCommand, onAsyncReply), so this is a bug in this file:
+      // log it loudly, drop this client, keep the node.
+      this.logger.error({ err: error }, 'RESP connection failed; closing it');
+      this.destroy('internal-error');
+    }
+    this.running = false;
+  }
+
+  private startWave(count: number): void {
+    this.waveSize = count;
+    this.waveWritten = 0;
     this.inFlight = count;
     this.deps.onCommandsProcessed(count);
     const results = this.waveResults;
     for (let i = 0; i < count; i += 1) {
-      const argv = this.waveArgv[i] as Buffer[];
       const command = this.waveCommands[i];
       this.lastCommandName = command?.name ?? 'unknown';
-      results[i] = runCommand(this, command, argv);
+      const reply = runCommand(this, command, this.waveArgv[i] as Buffer[]);
+      if (reply instanceof Promise) {
+        results[i] = undefined;
+        // Handlers are attached at once, so a rejection is never unhandled while an earlier reply is awaited.
+        reply.then(
+          (value) => this.onAsyncReply(i, value),
+          (error: unknown) => this.onAsyncReply(i, commandErrorReply(this, command, error)),
+        );
+      } else {
+        results[i] = reply;
+      }
     }
     this.lastCommandAtMs = this.deps.clock.now();
-    for (let i = 0; i < count; i += 1) {
-      let reply = results[i] as RespValue | Promise<RespValue>;
-      if (reply instanceof Promise) reply = await reply;
-      if (this.closed) break;
+    this.writeReadyReplies();
+  }
+
+  /** Writes the wave's replies that are ready, in command order, up to the first one still pending. */
+  private writeReadyReplies(): void {
+    const results = this.waveResults;
+    while (this.waveWritten < this.waveSize) {
+      const reply = results[this.waveWritten];
+      if (reply === undefined) return;
       this.replies.value(reply);
+      this.waveWritten += 1;
     }
+  }
+
+  private onAsyncReply(index: number, reply: RespValue): void {
+    if (this.closed || !this.running) return;
+    assert(index < this.waveSize, 'a reply belongs to the current wave');
+    this.waveResults[index] = reply;
+    if (index !== this.waveWritten) return; // an earlier reply is still pending
+    try {
+      this.writeReadyReplies();
+      if (this.waveWritten < this.waveSize) return;
+      if (!this.finishWave()) {
+        this.running = false;
+        return;
+      }
+    } catch (error) {
+      this.running = false;
+      this.logger.error({ err: error }, 'RESP connection failed; closing it');
+      this.destroy('internal-error');
+      return;
+    }
+    this.continuePump();
+  }
+
+  /** After a wave's replies are written: QUIT, flushing, backpressure. False when the connection is ending. */
+  private finishWave(): boolean {
     // Drop references to request buffers and replies before the next wave.
     this.waveArgv.length = 0;
     this.waveCommands.length = 0;
-    results.length = 0;
+    this.waveResults.length = 0;
     this.inFlight = 0;
+    this.waveSize = 0;
+    this.waveWritten = 0;
+    if (this.quitRequested) {
+      this.flush();
+      this.closeReason ??= 'quit';
+      this.end();
+      return false;
+    }
+    const queueEmpty = this.queueHead === this.queue.length;
+    if (queueEmpty || this.replies.lengthBytes >= FLUSH_THRESHOLD_BYTES) this.flush();
+    if (this.socket.destroyed) return false;
+    if (this.pausedForBacklog && this.pendingReplies <= this.limits.maxPendingRepliesPerClient / 2) {
+      this.pausedForBacklog = false;
+      this.socket.resume();
+    }
+    return true;
+  }
+
+  /** Everything received has been answered: flush, then end if the stream had an error or the peer ended. */
+  private onQueueDrained(): void {
+    this.flush();
+    if (this.closed || this.socket.destroyed) return;
+    if (this.protocolError !== undefined) {
+      this.logger.debug({ protocolError: this.protocolError }, 'RESP protocol error; closing the connection');
+      this.replies.error(this.protocolError);
+      this.flush();
+      this.closeReason ??= 'protocol-error';
+      this.end();
+    } else if (this.peerEnded) {
+      this.end();
+    }
   }
 
   /** Moves the next wave from the queue into waveArgv / waveCommands; returns its size. */
@@ -295,6 +364,8 @@ export class RespConnection implements RespSession, CommandContext {
   /**
    * Adds the command's keys to the wave's key sets, unless it conflicts with the wave (a write to a
    * key the wave reads or writes, or a read of a key it writes). The first command never conflicts.
+   * Keys are compared by a 32-bit hash of their bytes: a collision only makes two independent
+   * commands run one after the other, never the reverse.
    */
   private admitKeys(command: RespCommand, argv: readonly Buffer[], first: boolean): boolean {
     if (command.access !== 'read' && command.access !== 'write') return true;
@@ -302,12 +373,12 @@ export class RespConnection implements RespSession, CommandContext {
     const writes = command.access === 'write';
     if (!first) {
       for (let i = command.firstKey; i <= last; i += command.keyStep) {
-        const key = (argv[i] as Buffer).toString('latin1');
-        if (this.waveWriteKeys.has(key) || (writes && this.waveReadKeys.has(key))) return false;
+        const hash = keyHash(argv[i] as Buffer);
+        if (this.waveWriteKeys.has(hash) || (writes && this.waveReadKeys.has(hash))) return false;
       }
     }
     const keys = writes ? this.waveWriteKeys : this.waveReadKeys;
-    for (let i = command.firstKey; i <= last; i += command.keyStep) keys.add((argv[i] as Buffer).toString('latin1'));
+    for (let i = command.firstKey; i <= last; i += command.keyStep) keys.add(keyHash(argv[i] as Buffer));
     return true;
   }
 
@@ -332,4 +403,11 @@ export class RespConnection implements RespSession, CommandContext {
       this.destroy('output-limit');
     }
   }
+}
+
+/** FNV-1a over the key's bytes: cheap, no allocation, good enough to tell a pipeline's keys apart. */
+function keyHash(key: Buffer): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < key.length; i += 1) hash = Math.imul(hash ^ (key[i] as number), 0x01000193);
+  return hash;
 }

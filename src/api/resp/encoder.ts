@@ -41,6 +41,8 @@ const COPY_OUT_MAX_BYTES = 4 * 1024;
 const MAX_NUMBER_LINE_BYTES = 24;
 
 const CRLF = Buffer.from('\r\n', 'latin1');
+const OK_BYTES = Buffer.from('+OK\r\n', 'latin1');
+const NULL_BULK_BYTES = Buffer.from('$-1\r\n', 'latin1');
 
 export class RespReplyBuffer {
   private readonly segmentBytes: number;
@@ -122,6 +124,15 @@ export class RespReplyBuffer {
 
   /** Encodes any reply value, arrays recursively. */
   value(reply: RespValue): void {
+    // The commonest replies are constants: copy their bytes.
+    if (reply === Resp.OK) {
+      this.constant(OK_BYTES);
+      return;
+    }
+    if (reply === Resp.NULL_BULK) {
+      this.constant(NULL_BULK_BYTES);
+      return;
+    }
     switch (reply.kind) {
       case 'simple':
         this.simpleString(reply.value);
@@ -175,6 +186,12 @@ export class RespReplyBuffer {
     this.sealedBytes += this.position;
     this.segment = Buffer.allocUnsafe(this.segmentBytes);
     this.position = 0;
+  }
+
+  private constant(bytes: Buffer): void {
+    this.reserve(bytes.length);
+    // A few bytes: a loop beats a native copy call.
+    for (let i = 0; i < bytes.length; i += 1) this.segment[this.position++] = bytes[i] as number;
   }
 
   /** Makes room for `bytes` contiguous bytes in the current segment. */

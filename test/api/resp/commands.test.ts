@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { encodeCommand } from '../../../src/api/resp/encoder.js';
-import { globMatches } from '../../../src/api/resp/commands.js';
+import { globMatches, lookupCommand } from '../../../src/api/resp/commands.js';
 import { Harness, type RawClient, type StartedServer } from './harness.js';
 import { printable } from './reply-reader.js';
 
@@ -177,5 +177,14 @@ describe('globMatches', () => {
     expect(globMatches('max*', 'save')).toBe(false);
     expect(globMatches('a\\*', 'a*')).toBe(true);
     expect(globMatches('a.c', 'abc')).toBe(false);
+  });
+});
+
+describe('lookupCommand', () => {
+  // Names match ASCII case-insensitively and exactly, as in Redis.
+  it('folds ASCII case only', () => {
+    for (const name of ['get', 'GET', 'gEt']) expect(lookupCommand(Buffer.from(name))?.name).toBe('get');
+    expect(lookupCommand(Buffer.from('CLIENT'))?.name).toBe('client');
+    for (const name of ['', 'ge', 'gets', 'g\x05t', 'gE\x14', '\x07et', 'g\xc5t']) expect(lookupCommand(Buffer.from(name, 'latin1'))).toBeUndefined();
   });
 });
