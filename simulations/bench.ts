@@ -11,11 +11,11 @@ import { ArgError, intArg, numberArg, parseArgs } from './args.js';
 import { deriveConfig, parseDuration } from './config.js';
 import { runSimulation } from './runner.js';
 
-const args = parseArgs(process.argv.slice(2), ['duration', 'seed', 'ops', 'nodes', 'clients', 'scenario', 'wire'], []);
+const args = parseArgs(process.argv.slice(2), ['duration', 'seed', 'ops', 'nodes', 'clients', 'scenario', 'wire', 'workload'], []);
 const ops = numberArg(args, 'ops') ?? 200;
 const config = deriveConfig(intArg(args, 'seed') ?? 1, {
   scenario: args.values.get('scenario') ?? 'none',
-  workload: 'mixed',
+  workload: (args.values.get('workload') ?? 'mixed') as 'mixed',
   nodes: intArg(args, 'nodes') ?? 5,
   durationMs: parseDuration(args.values.get('duration') ?? '120s'),
   r: 2,
@@ -38,7 +38,7 @@ const simSeconds = result.virtualMs / 1000;
 const wallSeconds = result.wallMs / 1000;
 const workloadSeconds = config.durationMs / 1000;
 console.log(result.seedLine);
-console.log(`passed=${result.passed} events=${result.events} messages=${result.facts.messagesSent} ops=${result.facts.ops} ` +
+console.log(`max siblings at the end ${result.facts.maxFinalSiblings ?? '-'}; passed=${result.passed} events=${result.events} messages=${result.facts.messagesSent} ops=${result.facts.ops} ` +
   `(${((result.facts.ops ?? 0) / workloadSeconds).toFixed(0)} ops/s achieved over the ${workloadSeconds}s workload)`);
 console.log(`simulated ${simSeconds.toFixed(1)} s in ${wallSeconds.toFixed(2)} s wall (${cpuSeconds.toFixed(2)} s CPU)`);
 console.log(`SPEED: ${(simSeconds / wallSeconds).toFixed(0)}x real time (wall clock), ${(simSeconds / cpuSeconds).toFixed(0)}x per CPU second; ` +

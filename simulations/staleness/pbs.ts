@@ -249,31 +249,38 @@ export async function measureStaleness(options: StalenessOptions): Promise<Stale
         const startedAt = scheduler.now();
         writer.put(key, value, { w }).then(() => {
           writeLatencies.push(scheduler.now() - startedAt);
-          batchGrid.forEach((tMs, g) => {
-            scheduler.schedule(tMs, owner, 'read', () => {
-              const done = (consistent: boolean): void => {
-                batch.reads[g] = (batch.reads[g] ?? 0) + 1;
-                if (consistent) batch.consistent[g] = (batch.consistent[g] ?? 0) + 1;
-                outstanding--;
-              };
-              if (skipSettled && (storedCount.get(key) ?? 0) >= n) {
+          // Reads at the grid times, one event at a time: once the write has reached every replica,
+          // this and every later read can only return it, so they are counted together.
+          const readAt = (g: number): void => {
+            const done = (index: number, consistent: boolean): void => {
+              batch.reads[index] = (batch.reads[index] ?? 0) + 1;
+              if (consistent) batch.consistent[index] = (batch.consistent[index] ?? 0) + 1;
+              outstanding--;
+            };
+            if (skipSettled && (storedCount.get(key) ?? 0) >= n) {
+              for (let rest = g; rest < batchGrid.length; rest++) {
                 settledReads++;
-                done(true);
-                return;
+                done(rest, true);
               }
-              simulatedReads++;
-              const reader = readers[nextReader++ % readers.length] as Replication;
-              const readStart = scheduler.now();
-              reader.get(key, { r }).then(({ obj }) => {
-                readLatencies.push(scheduler.now() - readStart);
-                done(obj?.siblings.some((s) => s.value !== null && s.value.byteLength === 4 &&
-                  new DataView(s.value.buffer, s.value.byteOffset, 4).getUint32(0, true) === trial) ?? false);
-              }, () => {
-                failedRequests++;
-                done(false);
-              });
+              return;
+            }
+            const next = g + 1;
+            if (next < batchGrid.length) {
+              scheduler.schedule((batchGrid[next] as number) - (batchGrid[g] as number), owner, 'read', () => readAt(next));
+            }
+            simulatedReads++;
+            const reader = readers[nextReader++ % readers.length] as Replication;
+            const readStart = scheduler.now();
+            reader.get(key, { r }).then(({ obj }) => {
+              readLatencies.push(scheduler.now() - readStart);
+              done(g, obj?.siblings.some((s) => s.value !== null && s.value.byteLength === 4 &&
+                new DataView(s.value.buffer, s.value.byteOffset, 4).getUint32(0, true) === trial) ?? false);
+            }, () => {
+              failedRequests++;
+              done(g, false);
             });
-          });
+          };
+          scheduler.schedule(batchGrid[0] as number, owner, 'read', () => readAt(0));
         }, () => {
           failedRequests++;
           outstanding -= batchGrid.length;
