@@ -33,6 +33,7 @@ import type { NodeId } from '../wire.js';
 import {
   compareNodeIds,
   covers,
+  DEFAULT_SMALL_VCLOCK_ENTRIES,
   emptyClock,
   equalClocks,
   get,
@@ -343,6 +344,8 @@ export interface PruneObjectOptions extends Omit<VClockPruneOptions, 'keepNodeId
  */
 export function pruneObject(obj: KvObject, nowMs: number, options: PruneObjectOptions): KvObject {
   assert(options.localNodeId.length > 0, 'localNodeId is non-empty');
+  // The common case, on every write: a small clock is never pruned (prune's own first check).
+  if (obj.clock.length <= (options.smallVclockEntries ?? DEFAULT_SMALL_VCLOCK_ENTRIES)) return obj;
   const keepNodeIds = new Set<NodeId>([options.localNodeId]);
   for (const s of obj.siblings) keepNodeIds.add(s.dot[0]);
   const clock = prune(obj.clock, nowMs, { ...options, keepNodeIds });
