@@ -16,45 +16,15 @@ import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { createKeyHasher } from '../src/core/ring/index.js';
-import { ArgError, intArg, numberArg, parseArgs, type ParsedArgs } from './args.js';
-import { configProblems, deriveConfig, parseDuration, type ConfigOverrides } from './config.js';
+import { ArgError, intArg, parseArgs } from './args.js';
+import { FLAG_OPTIONS, VALUE_OPTIONS, overridesFrom } from './cli-options.js';
+import { configProblems, deriveConfig, type ConfigOverrides } from './config.js';
 import { COVERAGE_MARKS } from './coverage.js';
 import { runSimulation, type SimRunResult } from './runner.js';
 import { SCENARIOS } from './scenarios/index.js';
 import { parseSeeds, summarize, summaryTable, type RunSummary } from './swarm.js';
-import { WORKLOAD_NAMES, isWorkloadName } from './workloads/index.js';
+import { WORKLOAD_NAMES } from './workloads/index.js';
 
-const VALUE_OPTIONS = [
-  'seed', 'seeds', 'scenario', 'workload', 'nodes', 'duration', 'n', 'r', 'w', 'latency', 'link-spread', 'fsync', 'fsync-interval',
-  'clients', 'ops', 'trace', 'log-level', 'jobs',
-] as const;
-const FLAG_OPTIONS = ['list', 'real', 'help', 'quiet'] as const;
-
-function overridesFrom(args: ParsedArgs): ConfigOverrides {
-  const workload = args.values.get('workload');
-  if (workload !== undefined && !isWorkloadName(workload)) throw new ArgError(`unknown workload ${workload}; choose one of ${WORKLOAD_NAMES.join(', ')}`);
-  const fsync = args.values.get('fsync');
-  if (fsync !== undefined && fsync !== 'interval' && fsync !== 'always') throw new ArgError('--fsync is interval or always');
-  const duration = args.values.get('duration');
-  const fsyncInterval = args.values.get('fsync-interval');
-  const o: Record<string, unknown> = {
-    scenario: args.values.get('scenario'),
-    workload,
-    nodes: intArg(args, 'nodes'),
-    durationMs: duration === undefined ? undefined : parseDuration(duration),
-    nVal: intArg(args, 'n'),
-    r: intArg(args, 'r'),
-    w: intArg(args, 'w'),
-    latency: args.values.get('latency'),
-    linkLatencySpread: numberArg(args, 'link-spread'),
-    fsync,
-    fsyncIntervalMs: fsyncInterval === undefined ? undefined : parseDuration(fsyncInterval.endsWith('s') ? fsyncInterval : `${fsyncInterval}ms`),
-    clients: intArg(args, 'clients'),
-    opsPerSecond: numberArg(args, 'ops'),
-  };
-  for (const k of Object.keys(o)) if (o[k] === undefined) delete o[k];
-  return o as ConfigOverrides;
-}
 
 function printRun(result: SimRunResult): void {
   console.log(result.seedLine);
