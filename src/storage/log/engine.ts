@@ -222,7 +222,7 @@ export class LogEngine implements StorageEngine {
     assert(segment !== undefined, 'the index points at an open segment');
     let buf: Buffer;
     try {
-      buf = await segment.read(offset, length);
+      buf = await segment.read(offset, length, this.opts.syncReadMaxBytes);
     } catch (e) {
       throw toIoError(`cannot read ${segment.path} at ${offset}`, e);
     }

@@ -8,6 +8,7 @@
  * the inputs did not reach. Replaying segments in (id, gen) order therefore always applies a key's
  * records oldest first, which is all recovery needs.
  */
+import { readSync } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import * as path from 'node:path';
 import { assert } from '../../core/assert.js';
@@ -84,8 +85,11 @@ export class Segment implements SegmentName {
     return path.join(this.dir, hintFileName(this));
   }
 
-  /** Reads exactly `length` bytes at `offset` into a fresh buffer. */
-  async read(offset: number, length: number): Promise<Buffer> {
+  /**
+   * Reads exactly `length` bytes at `offset` into a fresh buffer. Reads up to `syncMaxBytes` are
+   * synchronous preads (see LogEngineOptions.syncReadMaxBytes), larger ones go through the thread pool.
+   */
+  async read(offset: number, length: number, syncMaxBytes = 0): Promise<Buffer> {
     assert(!this.retired || this.pins > 0 || this.closePromise === undefined, 'read of a closed segment');
     assert(offset + length <= this.sizeBytes, 'read inside the segment');
     this.pins++;
@@ -93,7 +97,9 @@ export class Segment implements SegmentName {
       const buf = Buffer.allocUnsafeSlow(length);
       let done = 0;
       while (done < length) {
-        const { bytesRead } = await this.fh.read(buf, done, length - done, offset + done);
+        const bytesRead = length <= syncMaxBytes
+          ? readSync(this.fh.fd, buf, done, length - done, offset + done)
+          : (await this.fh.read(buf, done, length - done, offset + done)).bytesRead;
         if (bytesRead === 0) throw new Error(`unexpected end of ${this.path} at ${offset + done}`);
         done += bytesRead;
       }
