@@ -108,7 +108,8 @@ export class MapRespBackend implements RespBackend {
   private live(key: string): MapEntry | undefined {
     const entry = this.entries.get(key);
     if (entry === undefined) return undefined;
-    if (entry.expiresAtMs <= this.clock.now()) {
+    // Only entries with a TTL read the clock.
+    if (entry.expiresAtMs !== Number.POSITIVE_INFINITY && entry.expiresAtMs <= this.clock.now()) {
       this.entries.delete(key);
       return undefined;
     }

@@ -244,11 +244,16 @@ export class RespConnection implements RespSession, CommandContext {
       const reply = runCommand(this, command, this.waveArgv[i] as Buffer[]);
       if (reply instanceof Promise) {
         results[i] = undefined;
-        // Handlers are attached at once, so a rejection is never unhandled while an earlier reply is awaited.
-        reply.then(
-          (value) => this.onAsyncReply(i, value),
-          (error: unknown) => this.onAsyncReply(i, commandErrorReply(this, command, error)),
-        );
+        if (count === 1) {
+          // The unpipelined case: pre-bound handlers, no closures.
+          reply.then(this.onOnlyReply, this.onOnlyError);
+        } else {
+          // Handlers are attached at once, so a rejection is never unhandled while an earlier reply is awaited.
+          reply.then(
+            (value) => this.onAsyncReply(i, value),
+            (error: unknown) => this.onAsyncReply(i, commandErrorReply(this, command, error)),
+          );
+        }
       } else {
         results[i] = reply;
       }
@@ -268,8 +273,11 @@ export class RespConnection implements RespSession, CommandContext {
     }
   }
 
+  private readonly onOnlyReply = (reply: RespValue): void => this.onAsyncReply(0, reply);
+  private readonly onOnlyError = (error: unknown): void => this.onAsyncReply(0, commandErrorReply(this, this.waveCommands[0], error));
+
   private onAsyncReply(index: number, reply: RespValue): void {
-    if (this.closed || !this.running) return;
+    if (this.closed || this.socket.destroyed || !this.running) return;
     assert(index < this.waveSize, 'a reply belongs to the current wave');
     this.waveResults[index] = reply;
     if (index !== this.waveWritten) return; // an earlier reply is still pending
