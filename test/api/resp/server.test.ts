@@ -173,6 +173,30 @@ describe('RespServer connection handling', () => {
     expect(started.server.clientCount).toBe(0);
   });
 
+  // While replies are pending, the server stops reading: the client's writes back up instead of the server's memory.
+  it('applies TCP backpressure past maxPendingRepliesPerClient', async () => {
+    let openValve: () => void = () => {};
+    const valve = new Promise<void>((resolve) => (openValve = resolve));
+    const map = new MapRespBackend();
+    const backend: RespBackend = { ...map, get: (key) => valve.then(() => map.get(key)), set: map.set.bind(map), del: map.del.bind(map), exists: map.exists.bind(map), info: () => ({}) };
+    const { port } = await harness.startServer({ backend, maxPendingRepliesPerClient: 8, maxConcurrentCommandsPerClient: 1 });
+    const client = await harness.connectRaw(port);
+    const batch = Buffer.concat(Array.from({ length: 64 }, (_, i) => command('GET', `${'k'.repeat(1000)}${i}`)));
+    let sentCommands = 0;
+    let backedUp = false;
+    // Without backpressure the server would read all 64 MiB into memory and write() would keep returning true.
+    while (sentCommands * 1024 < 64 * 1024 * 1024) {
+      backedUp = !client.socket.write(batch);
+      sentCommands += 64;
+      if (backedUp) break;
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    expect(backedUp).toBe(true);
+    openValve();
+    const replies = await client.replies(sentCommands);
+    expect(replies.every((reply) => reply === null)).toBe(true);
+  });
+
   // Past maxClients a new client gets Redis's error and is closed; the first one keeps working.
   it('refuses clients past maxClients', async () => {
     const { port } = await harness.startServer({ maxClients: 1 });
