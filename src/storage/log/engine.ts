@@ -726,7 +726,7 @@ export class LogEngine implements StorageEngine {
     const result = await recover({
       dir: this.dir, logger: this.logger, maxBodyBytes: this.maxBodyBytes,
       openSegment: (name, sizeBytes, fh) => this.registerSegment(name, sizeBytes, fh),
-      reserve: (moreKeys) => this.index.reserve(Math.min(this.index.size + moreKeys, this.opts.maxIndexKeys)),
+      reserve: (keys) => this.index.reserve(Math.min(keys, this.opts.maxIndexKeys)),
       apply: (segment, key, offset, frameBytes, exp) => this.apply(segment, key, offset, frameBytes, exp),
     }, this.opts.recovery);
     this.ordered = result.segments;

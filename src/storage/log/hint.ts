@@ -16,6 +16,8 @@ import { crc32 } from './crc32.js';
 const MAGIC = 0x484b5652; // "RKVH" read as u32 LE
 const VERSION = 1;
 const HEADER_BYTES = 20;
+/** Bytes of the header, which holds the entry count. */
+export const HINT_HEADER_BYTES = HEADER_BYTES;
 const ENTRY_FIXED_BYTES = 21;
 const TRAILER_BYTES = 4;
 const HINT_FLAG_TOMBSTONE = 1;
@@ -75,8 +77,8 @@ export async function writeHintFile(hintPath: string, segmentBytes: number, entr
 export type HintVisitor = (key: string, offset: number, frameBytes: number, expiresAtMs: number | undefined, tombstone: boolean) => void;
 
 /** Number of entries a hint claims to hold (0 when it is not a hint); for pre-sizing the index. */
-export function hintEntryCount(buf: Buffer): number {
-  return buf.length >= HEADER_BYTES && buf.readUInt32LE(0) === MAGIC ? buf.readUInt32LE(16) : 0;
+export function hintEntryCount(header: Buffer): number {
+  return header.length >= HEADER_BYTES && header.readUInt32LE(0) === MAGIC ? header.readUInt32LE(16) : 0;
 }
 
 /**

@@ -13,7 +13,7 @@ import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import type { Logger } from '../../core/env.js';
 import { CorruptRecordError } from '../../errors.js';
-import { hintEntryCount, parseHint } from './hint.js';
+import { HINT_HEADER_BYTES, hintEntryCount, parseHint } from './hint.js';
 import { NEVER_EXPIRES, TOMBSTONE } from './key-index.js';
 import type { RecoveryMode } from './options.js';
 import { FLAG_BATCH_CONTINUES, FLAG_TOMBSTONE } from './record.js';
@@ -30,8 +30,8 @@ export interface RecoveryHost {
   readonly maxBodyBytes: number;
   /** Opens a segment file and registers it (read-write unless readOnly). */
   openSegment(name: SegmentName, sizeBytes: number, fh: fs.FileHandle): Segment;
-  /** Makes room in the index for this many more keys (a hint is about to be loaded). */
-  reserve(moreKeys: number): void;
+  /** Makes room in the index for this many keys (the hints are about to be loaded). */
+  reserve(keys: number): void;
   /** Applies one record (or hint entry) to the index: the same function the write path uses. */
   apply(segment: Segment, key: string, offset: number, frameBytes: number, exp: number): void;
 }
@@ -81,6 +81,13 @@ export async function recover(host: RecoveryHost, mode: RecoveryMode): Promise<R
     await fs.rm(path.join(dir, hintFileName(name)), { force: true }); // the segment was compacted away
   }
 
+  // Size the index once for every key the hints announce, instead of growing it hint by hint.
+  let announced = 0;
+  for (const name of names) {
+    if (hintNames.has(segmentFileName(name))) announced += await readHintEntryCount(path.join(dir, hintFileName(name)));
+  }
+  host.reserve(announced);
+
   const segments: Segment[] = [];
   const hinted = new Set<Segment>();
   for (let i = 0; i < names.length; i++) {
@@ -114,6 +121,22 @@ export async function recover(host: RecoveryHost, mode: RecoveryMode): Promise<R
   return { segments, hinted, readOnlyReason: undefined };
 }
 
+/** The entry count in a hint's header (0 when unreadable: the hint is checked properly later). */
+async function readHintEntryCount(file: string): Promise<number> {
+  try {
+    const fh = await fs.open(file, 'r');
+    try {
+      const header = Buffer.alloc(HINT_HEADER_BYTES);
+      const { bytesRead } = await fh.read(header, 0, HINT_HEADER_BYTES, 0);
+      return bytesRead === HINT_HEADER_BYTES ? hintEntryCount(header) : 0;
+    } finally {
+      await fh.close();
+    }
+  } catch {
+    return 0;
+  }
+}
+
 /** Applies a segment's hint; false (nothing applied) when the hint cannot be used. */
 async function loadHint(host: RecoveryHost, segment: Segment): Promise<boolean> {
   let buf: Buffer;
@@ -123,7 +146,6 @@ async function loadHint(host: RecoveryHost, segment: Segment): Promise<boolean> 
     if (isEnoent(e)) return false;
     throw e;
   }
-  host.reserve(hintEntryCount(buf));
   let coveredBytes = 0;
   const reason = parseHint(buf, segment.sizeBytes, (key, offset, frameBytes, expiresAtMs, tombstone) => {
     coveredBytes += frameBytes;
