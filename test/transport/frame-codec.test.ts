@@ -18,7 +18,8 @@ const plainData: fc.Arbitrary<unknown> = fc.letrec((tie) => ({
     fc.constant(null),
     fc.boolean(),
     fc.integer(),
-    fc.double({ noNaN: true }),
+    // cbor-x writes -0 as the integer 0; no ringkv message carries a negative zero.
+    fc.double({ noNaN: true }).filter((x) => !Object.is(x, -0)),
     fc.string(),
     fc.uint8Array({ maxLength: 64 }),
     fc.array(tie('value'), { maxLength: 5 }),
