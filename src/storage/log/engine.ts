@@ -134,8 +134,8 @@ export class LogEngine implements StorageEngine {
   readonly dir: string;
   readonly logger: Logger;
   readonly clock: Clock;
-  readonly index = new KeyIndex();
-  readonly maxBodyBytes: number;
+  private readonly index = new KeyIndex();
+  private readonly maxBodyBytes: number;
   private readonly opts: ResolvedLogOptions;
   private readonly timers: Timers;
   private readonly cache: ValueCache;
@@ -841,11 +841,6 @@ export class LogEngine implements StorageEngine {
     this.checkOpen();
     if (this.readOnlyReason !== undefined) throw new StorageReadOnlyError(this.dir, this.readOnlyReason);
     if (this.failure !== undefined) throw this.failure;
-  }
-
-  /** For tests: the names of the current segment files, in replay order. */
-  segmentFiles(): string[] {
-    return this.ordered.map((s) => segmentFileName(s));
   }
 }
 
