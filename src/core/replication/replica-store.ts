@@ -18,7 +18,7 @@ import { OverloadedError } from '../../errors.js';
 import { KeyLock } from './key-lock.js';
 import type { ReplicationStats } from './stats.js';
 import {
-  applyWrite, pruneObject, clockActors, clockCounter, compareClocks, decodeObject, encodeObject, equalObjects, isTombstoneOnly, mergeClocks, mergeObjects,
+  applyWrite, pruneObject, clockCounter, compareClocks, decodeObject, encodeObject, equalObjects, isTombstoneOnly, mergeClocks, mergeObjects,
   type Dot, type KvObject, type VClock,
 } from './version-adapter.js';
 
@@ -37,22 +37,41 @@ export function parseHintStorageKey(storageKey: string): { owner: NodeId; key: s
   return { owner: rest.slice(0, sep), key: rest.slice(sep + 1) };
 }
 
+export interface ActorAllocatorOptions {
+  /**
+   * Actors whose highest minted counter this node remembers, actors. Default 100 000 (about 10 MB).
+   * An actor is continued only while it is remembered; a forgotten one is replaced by a fresh
+   * epoch, which is always safe and costs one more clock entry (which pruning removes later).
+   */
+  readonly maxTrackedActors?: number | undefined;
+}
+
 /**
  * Hands out the actor ids this node writes dots under. An actor is `<node>.<generation>.<epoch>`:
  * unique to this process run (generation) and to one key's lifetime on this node (epoch). A
- * coordinator may only continue an actor's counter when its own stored object shows that actor,
- * because then it holds every dot the actor made for the key; whenever it might have forgotten
- * (no object: never written, reaped, hint handed off; or written in an earlier run that a crash
- * may have cut short) it takes a fresh epoch. Reusing a forgotten counter would mint a dot equal
- * to a live sibling elsewhere and silently drop one of the two writes (Riak's kv679 bug).
+ * coordinator may only continue an actor's counter when its own stored object has seen every dot
+ * the actor made for the key; whenever it might have forgotten (no object: never written, reaped,
+ * hint handed off; or written in an earlier run that a crash may have cut short) it takes a fresh
+ * epoch. Reusing a forgotten counter would mint a dot equal to a live sibling elsewhere and
+ * silently drop one of the two writes (Riak's kv679 bug).
+ *
+ * "The stored object shows the actor" is not enough: after a reap, a merge or a client's context
+ * can bring an old, lower entry of the actor back into a fresh object (simulator, seed 37, pause
+ * scenario). So the allocator remembers the highest counter it minted per actor, and continues an
+ * actor only when the stored clock has reached it.
  */
 export class ActorAllocator {
   private readonly prefix: string;
   private nextEpoch = 1;
+  /** Highest counter minted per actor, oldest first (a bounded memory). */
+  private readonly minted = new Map<string, number>();
+  private readonly maxTrackedActors: number;
 
-  constructor(readonly nodeId: NodeId, generation: number) {
+  constructor(readonly nodeId: NodeId, generation: number, options: ActorAllocatorOptions = {}) {
     assert(Number.isInteger(generation) && generation >= 0, 'generation must be a non-negative integer');
     this.prefix = `${nodeId}.${generation.toString(36)}.`;
+    this.maxTrackedActors = options.maxTrackedActors ?? 100_000;
+    assert(this.maxTrackedActors >= 1, 'maxTrackedActors is positive');
   }
 
   /** A never-used actor id. */
@@ -60,10 +79,24 @@ export class ActorAllocator {
     return `${this.prefix}${(this.nextEpoch++).toString(36)}`;
   }
 
-  /** The actor of this run that `clock` shows, when there is one to continue. */
+  /** The actor of this run that `clock` shows, when there is one to continue: `clock` has seen every dot it minted. */
   reusable(clock: VClock): string | undefined {
-    for (const actor of clockActors(clock)) if (actor.startsWith(this.prefix)) return actor;
+    for (const [actor, counter] of clock) {
+      if (!actor.startsWith(this.prefix)) continue;
+      const minted = this.minted.get(actor);
+      if (minted !== undefined && counter >= minted) return actor;
+    }
     return undefined;
+  }
+
+  /** Records that `actor` minted the dot with `counter`. */
+  recordMint(actor: string, counter: number): void {
+    this.minted.delete(actor);
+    this.minted.set(actor, counter);
+    if (this.minted.size > this.maxTrackedActors) {
+      const oldest = this.minted.keys().next();
+      if (oldest.done !== true) this.minted.delete(oldest.value);
+    }
   }
 
   /** The node id an actor id belongs to. */
@@ -188,6 +221,7 @@ export class ReplicaStore {
     // limit as nodes restart (each run writes under new actors); pruning keeps every entry a
     // sibling's dot needs and this actor's own.
     const dot: Dot = [actor, clockCounter(written.clock, actor)];
+    if (mayReuseActor) this.actors.recordMint(actor, dot[1]);
     return { obj: pruneObject(written, now, { localNodeId: actor }), dot };
   }
 
