@@ -130,6 +130,7 @@ export class Coordinator {
           }
         }
         this.readRepair(key, answers);
+        this.reapAfterRead(key, answers, apl);
       };
 
       const onAnswer = (entry: PreferenceEntry, outcome: 'ok' | 'failed' | 'timeout', obj?: KvObject): void => {
@@ -204,6 +205,20 @@ export class Coordinator {
       const body: ReplicaPutBody = { key, obj: bytes, hintFor, reason: 'repair' };
       this.requests.send(address, MessageType.ReplicaPut, 0, body);
     }
+  }
+
+  /**
+   * Like Riak's get FSM finalising a delete: when every primary answered and none holds anything
+   * but the tombstone, schedule the tombstone's reap. Without it, a read that races a reap repairs
+   * the tombstone back onto the replicas that had just dropped it, nothing ever reaps it again, and
+   * the replicas stay split between a tombstone and nothing (found by the simulator: seed 88,
+   * packet-reorder, mixed workload with deletes).
+   */
+  private reapAfterRead(key: string, answers: readonly ReplicaAnswer[], apl: readonly PreferenceEntry[]): void {
+    if (apl.length !== this.options.nVal || answers.length !== apl.length || !apl.every((e) => e.role === 'primary')) return;
+    const found = answers.flatMap((a) => (a.obj === undefined ? [] : [a.obj]));
+    if (found.length === 0 || !found.every((obj) => isTombstoneOnly(obj))) return;
+    this.maybeScheduleReap(key, reconcile(found), answers.map((a) => a.entry));
   }
 
   // ---------------------------------------------------------------- put / delete
