@@ -20,7 +20,7 @@ import { replayCommand, seedLine, type SimRunConfig } from './config.js';
 import { collectCoverage, missingMarks, type Coverage } from './coverage.js';
 import { resolveNemesisOptions, scenarioByName, type NemesisOptions } from './scenarios/index.js';
 import { SimKvClient, simRuntime } from './sim-client.js';
-import { createWorkload, type AnyWorkloadOptions, type FinalRead } from './workloads/index.js';
+import { createWorkload, type AnyWorkloadOptions, type FinalRead, type Workload } from './workloads/index.js';
 import { parseLatency } from './world/latency.js';
 import type { LogSink } from './world/logger.js';
 import { deriveRandom } from './world/seeds.js';
@@ -45,7 +45,11 @@ export interface RunnerOptions {
    * violation.
    */
   readonly livenessBoundMs?: number | undefined;
-  /** Virtual time allowed for read repairs to land after the checker's reads, ms. Default 3000. */
+  /**
+   * Virtual time allowed after the checker's reads for what they set off to land, ms. Default 5000: read
+   * repairs take milliseconds, and a read that finds only tombstones schedules their reap 3 s later
+   * (deleteReapDelayMs).
+   */
   readonly readRepairSettleMs?: number | undefined;
   /** Attempts of each checker read, at different coordinators. Default 3. */
   readonly finalReadAttempts?: number | undefined;
@@ -60,6 +64,8 @@ export interface RunnerOptions {
   readonly logLevel?: LogSink['printLevel'] | undefined;
   /** How frames travel in the simulated network (world/network.ts). Default 'cbor'. */
   readonly wire?: 'cbor' | 'reference' | undefined;
+  /** Called once the world and the workload exist, before anything runs (debugging and tests look inside). */
+  readonly inspect?: ((world: SimWorld, workload: Workload) => void) | undefined;
   /** Workload-specific options (keys, fractions, sizes) on top of what the config sets. */
   readonly workloadOptions?: AnyWorkloadOptions | undefined;
 }
@@ -120,6 +126,7 @@ export async function runSimulation(config: SimRunConfig, options: RunnerOptions
   const workload = createWorkload(config.workload, {
     ...options.workloadOptions, clients: config.clients, opsPerSecond: config.opsPerSecond, r: config.r, w: config.w,
   });
+  options.inspect?.(world, workload);
   const checks: CheckOutcome[] = [];
   const facts: Record<string, number> = {};
   const unhandled: string[] = [];
@@ -180,7 +187,7 @@ export async function runSimulation(config: SimRunConfig, options: RunnerOptions
 
     const keys = workload.keys();
     const finals = await finalReads(world, config, keys, options.finalReadAttempts ?? 3, left());
-    await world.runFor(options.readRepairSettleMs ?? 3000);
+    await world.runFor(options.readRepairSettleMs ?? 5000);
     facts.quiescedAfterHealMs = world.now() - healAt;
     const livenessViolations: string[] = [];
     if (hintsMs === undefined) livenessViolations.push(`hints still pending ${livenessBoundMs} ms after the heal (${pendingHintCount(world)} hints)`);

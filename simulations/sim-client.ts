@@ -80,6 +80,10 @@ export class SimKvClient implements KvClient {
   put(key: string, value: Uint8Array, options: { readonly context?: string | undefined; readonly w?: number | undefined } = {}): Promise<ClientWrite> {
     return this.call((node) => node.put(key, value, { context: options.context, w: options.w, timeoutMs: this.requestTimeoutMs }));
   }
+
+  delete(key: string, options: { readonly context?: string | undefined; readonly w?: number | undefined } = {}): Promise<ClientWrite> {
+    return this.call((node) => node.delete(key, { context: options.context, w: options.w, timeoutMs: this.requestTimeoutMs }));
+  }
 }
 
 /** Virtual time and sleeps for workloads and fault loops in the simulated world. */

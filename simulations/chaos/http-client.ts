@@ -78,4 +78,12 @@ export class HttpKvClient implements KvClient {
     if (res.status === 204) return { context: res.headers.get(CONTEXT_HEADER) ?? '' };
     throw await errorOf(res);
   }
+
+  async delete(key: string, options: { readonly context?: string | undefined; readonly w?: number | undefined } = {}): Promise<ClientWrite> {
+    const headers: Record<string, string> = {};
+    if (options.context !== undefined && options.context !== '') headers[CONTEXT_HEADER] = options.context;
+    const res = await this.request(key, { method: 'DELETE', headers }, { w: options.w });
+    if (res.status === 204) return { context: res.headers.get(CONTEXT_HEADER) ?? '' };
+    throw await errorOf(res);
+  }
 }

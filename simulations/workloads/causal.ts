@@ -10,6 +10,11 @@
  *
  * and an acknowledged write outside E was lost: no write that saw it survived, yet it is gone. A
  * sibling whose id was never written is a phantom.
+ *
+ * Deletes are tombstones, invisible in the final state, so every attempted delete counts as having
+ * taken effect (its observed writes join E: sound, if weaker for writes only a delete saw). And an
+ * acknowledged delete supersedes what it observed for good: a final sibling it observed was
+ * resurrected (the tombstone was lost, or reaped while a stale copy survived somewhere).
  */
 import type { FinalRead, WorkloadCheck } from './client.js';
 
@@ -19,6 +24,19 @@ export interface CausalWrite {
   readonly key: string;
   /** Ids the writer observed (and so supersedes through its context). */
   readonly observed: readonly number[];
+  acked: boolean;
+}
+
+/** What the history keeps about one attempted delete. */
+export interface CausalDelete {
+  readonly key: string;
+  readonly observed: readonly number[];
+  /**
+   * True when the context came from a read, so it certainly covers `observed`. A context from a
+   * write's reply may leave that write out (coordinator.ts writeReplyClock), so a chained delete
+   * only may supersede what it lists, and is not held to the resurrection check.
+   */
+  readonly certain: boolean;
   acked: boolean;
 }
 
@@ -41,9 +59,13 @@ export function decodeWriteId(bytes: Uint8Array): number | undefined {
 
 export function checkCausalWrites(
   writes: ReadonlyMap<number, CausalWrite>, keys: readonly string[], finals: ReadonlyMap<string, FinalRead>, durabilityExpected: boolean,
+  deletes: readonly CausalDelete[] = [],
 ): WorkloadCheck {
   const violations: string[] = [];
-  const facts = { acknowledged: 0, attempted: writes.size, finalSiblings: 0, lost: 0, supersededLegitimately: 0, phantoms: 0, unreadKeys: 0, maxFinalSiblings: 0 };
+  const facts = {
+    acknowledged: 0, attempted: writes.size, finalSiblings: 0, lost: 0, supersededLegitimately: 0, phantoms: 0, unreadKeys: 0, maxFinalSiblings: 0,
+    deletesAcknowledged: deletes.filter((d) => d.acked).length, resurrected: 0,
+  };
   const byKey = new Map<string, CausalWrite[]>();
   for (const w of writes.values()) {
     if (w.acked) facts.acknowledged++;
@@ -78,6 +100,21 @@ export function checkCausalWrites(
       if (!effective.has(id)) {
         effective.add(id);
         stack.push(id);
+      }
+    }
+    const finalIds = new Set(effective);
+    for (const d of deletes) {
+      if (d.key !== key) continue;
+      for (const o of d.observed) {
+        if (!effective.has(o)) {
+          effective.add(o);
+          stack.push(o);
+        }
+      }
+      const back = d.acked && d.certain ? d.observed.filter((o) => finalIds.has(o)) : [];
+      facts.resurrected += back.length;
+      if (back.length > 0 && durabilityExpected) {
+        violations.push(`register ${key}: ids ${back.join(', ')} came back after an acknowledged delete that had observed them`);
       }
     }
     while (stack.length > 0) {

@@ -29,6 +29,8 @@ export interface KvClient {
    * a blind write that becomes a sibling of whatever exists. Resolves only when acknowledged by W.
    */
   put(key: string, value: Uint8Array, options?: { readonly context?: string | undefined; readonly w?: number | undefined }): Promise<ClientWrite>;
+  /** Deletes `key`: a tombstone that supersedes what the context covers. Resolves only when acknowledged by W. */
+  delete(key: string, options?: { readonly context?: string | undefined; readonly w?: number | undefined }): Promise<ClientWrite>;
 }
 
 /** Time and randomness for a workload: virtual in the simulator, real against processes. */
@@ -45,7 +47,7 @@ export type Outcome = 'ok' | 'fail' | 'info';
 /** An operation in the history. */
 export interface OpRecord {
   readonly client: number;
-  readonly kind: 'read' | 'write';
+  readonly kind: 'read' | 'write' | 'delete';
   readonly key: string;
   readonly startMs: number;
   endMs: number;
@@ -55,7 +57,7 @@ export interface OpRecord {
 }
 
 /** Classifies a rejected request: writes that failed may still have been applied somewhere. */
-export function outcomeOf(kind: 'read' | 'write', err: unknown): { outcome: Outcome; error: string } {
+export function outcomeOf(kind: 'read' | 'write' | 'delete', err: unknown): { outcome: Outcome; error: string } {
   const code = typeof err === 'object' && err !== null && 'code' in err ? String((err as { code: unknown }).code) : 'ERR_UNKNOWN';
   // A read has no effect, so any failed read simply failed. A write is only certainly not applied
   // when it was refused before anything was sent (invalid input, node unreachable).

@@ -30,7 +30,7 @@ export async function clientLoop(
 
 /** Records one request in `history` and returns its result, or undefined when it failed. */
 export async function recorded<T>(
-  history: OpRecord[], runtime: WorkloadRuntime, clientIndex: number, kind: 'read' | 'write', key: string, request: () => Promise<T>,
+  history: OpRecord[], runtime: WorkloadRuntime, clientIndex: number, kind: 'read' | 'write' | 'delete', key: string, request: () => Promise<T>,
   onRecord?: (record: OpRecord) => void,
 ): Promise<T | undefined> {
   const record: OpRecord = { client: clientIndex, kind, key, startMs: runtime.now(), endMs: Number.NaN, outcome: 'info' };

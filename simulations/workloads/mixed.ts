@@ -22,6 +22,11 @@ export interface MixedOptions extends RegisterOptions {
    * (observing only that write) instead of the context of its last read, 0..1. Default 0.3.
    */
   readonly chainFraction?: number | undefined;
+  /**
+   * Fraction of non-read operations that delete the key (with the context the client holds, which
+   * makes a tombstone that supersedes what it observed; reaping later removes it), 0..1. Default 0.1.
+   */
+  readonly deleteFraction?: number | undefined;
 }
 
 interface Known {
@@ -48,6 +53,13 @@ export class MixedWorkload extends RegisterWorkload {
       }
       const chained = chance(random, this.mixed.chainFraction ?? 0.3) ? lastWrite.get(key) : undefined;
       const known = chained ?? lastRead.get(key);
+      if (chance(random, this.mixed.deleteFraction ?? 0.1)) {
+        const deleted = await this.remove(index, client, runtime, key, known?.context, known?.observed ?? [], chained === undefined);
+        lastRead.delete(key);
+        if (deleted !== undefined) lastWrite.set(key, { context: deleted.context, observed: [] });
+        else lastWrite.delete(key);
+        return;
+      }
       const written = await this.write(index, client, runtime, key, known?.context, known?.observed ?? []);
       // The read's context is used up: the next write either reads again, chains, or goes blind.
       lastRead.delete(key);

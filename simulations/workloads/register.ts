@@ -10,7 +10,7 @@
 import type { Random } from '../../src/core/env.js';
 import { chance } from '../world/seeds.js';
 import type { FinalRead, KvClient, OpRecord, Workload, WorkloadCheck, WorkloadOptions, WorkloadRuntime } from './client.js';
-import { checkCausalWrites, decodeWriteId, encodeWriteId, type CausalWrite } from './causal.js';
+import { checkCausalWrites, decodeWriteId, encodeWriteId, type CausalDelete, type CausalWrite } from './causal.js';
 import { clientLoop, recorded } from './loop.js';
 
 export interface RegisterOptions extends WorkloadOptions {
@@ -26,6 +26,7 @@ export class RegisterWorkload implements Workload {
   readonly name: string = 'register';
   readonly history: OpRecord[] = [];
   protected readonly writes = new Map<number, CausalWrite>();
+  protected readonly deletes: CausalDelete[] = [];
   protected nextId = 1;
   protected readonly keyNames: string[];
 
@@ -71,11 +72,23 @@ export class RegisterWorkload implements Workload {
     return { id, context: result.context };
   }
 
+  /** Deletes the key with the given context; resolves with the context the node returned, or undefined. */
+  protected async remove(
+    index: number, client: KvClient, runtime: WorkloadRuntime, key: string, context: string | undefined, observed: readonly number[], certain: boolean,
+  ): Promise<{ context: string } | undefined> {
+    const record: CausalDelete = { key, observed, certain, acked: false };
+    this.deletes.push(record);
+    const result = await recorded(this.history, runtime, index, 'delete', key, () => client.delete(key, { context, w: this.options.w }));
+    if (result === undefined) return undefined;
+    record.acked = true;
+    return result;
+  }
+
   keys(): string[] {
     return [...this.keyNames];
   }
 
   check(finals: ReadonlyMap<string, FinalRead>, durabilityExpected: boolean): WorkloadCheck {
-    return checkCausalWrites(this.writes, this.keyNames, finals, durabilityExpected);
+    return checkCausalWrites(this.writes, this.keyNames, finals, durabilityExpected, this.deletes);
   }
 }
