@@ -163,7 +163,7 @@ export class RespParser {
         case State.InlineLine:
         case State.CountLine:
         case State.BulkLine: {
-          const newline = chunk.indexOf(LF, pos);
+          const newline = findLineFeed(chunk, pos, end);
           if (newline < 0) {
             this.linePieces.push(chunk.subarray(pos));
             this.linePiecesBytes += end - pos;
@@ -172,17 +172,18 @@ export class RespParser {
             if (this.linePiecesBytes > this.maxInlineBytes) return this.fail(commands, this.tooLongLineError());
             break;
           }
-          let line: Buffer;
+          let error: string | undefined;
           if (this.linePieces.length === 0) {
-            line = chunk.subarray(pos, newline);
+            // The common case: the line is inside this chunk; read it in place.
+            error = this.onLine(chunk, pos, newline, commands);
           } else {
             this.linePieces.push(chunk.subarray(pos, newline));
-            line = Buffer.concat(this.linePieces, this.linePiecesBytes + newline - pos);
+            const line = Buffer.concat(this.linePieces, this.linePiecesBytes + newline - pos);
             this.linePieces = [];
             this.linePiecesBytes = 0;
+            error = this.onLine(line, 0, line.length, commands);
           }
           pos = newline + 1;
-          const error = this.onLine(line, commands);
           if (error !== undefined) return this.fail(commands, error);
           break;
         }
@@ -224,13 +225,13 @@ export class RespParser {
     return commands.length === 0 ? EMPTY_RESULT : { commands, protocolError: undefined };
   }
 
-  /** Handles one complete line (without its LF); returns an error line or undefined. */
-  private onLine(line: Buffer, commands: Buffer[][]): string | undefined {
-    if (line.length > this.maxInlineBytes) return this.tooLongLineError();
+  /** Handles one complete line, bytes[start, end) without its LF; returns an error line or undefined. */
+  private onLine(bytes: Buffer, start: number, end: number, commands: Buffer[][]): string | undefined {
+    if (end - start > this.maxInlineBytes) return this.tooLongLineError();
+    const endsWithCr = end > start && bytes[end - 1] === CR;
     switch (this.state) {
       case State.InlineLine: {
-        const content = line.length > 0 && line[line.length - 1] === CR ? line.subarray(0, line.length - 1) : line;
-        const argv = splitInlineArguments(content);
+        const argv = splitInlineArguments(bytes.subarray(start, endsWithCr ? end - 1 : end));
         if (argv === undefined) return RespProtocolErrors.unbalancedQuotes;
         // An empty line is skipped, as Redis does (it lets telnet users press enter).
         if (argv.length > 0) commands.push(argv);
@@ -238,8 +239,8 @@ export class RespParser {
         return undefined;
       }
       case State.CountLine: {
-        assert(line[0] === STAR, 'a count line starts with *');
-        const count = line[line.length - 1] === CR ? parseInteger(line, 1, line.length - 1) : Number.NaN;
+        assert(bytes[start] === STAR, 'a count line starts with *');
+        const count = endsWithCr ? parseInteger(bytes, start + 1, end - 1) : Number.NaN;
         if (Number.isNaN(count) || count > this.maxArrayLength) return RespProtocolErrors.invalidMultibulkLength;
         if (count <= 0) {
           // `*0` and `*-1` are empty commands that Redis skips.
@@ -253,8 +254,8 @@ export class RespParser {
         return undefined;
       }
       case State.BulkLine: {
-        assert(line[0] === DOLLAR, 'a bulk line starts with $');
-        const length = line[line.length - 1] === CR ? parseInteger(line, 1, line.length - 1) : Number.NaN;
+        assert(bytes[start] === DOLLAR, 'a bulk line starts with $');
+        const length = endsWithCr ? parseInteger(bytes, start + 1, end - 1) : Number.NaN;
         if (Number.isNaN(length) || length < 0 || length > this.maxBulkBytes) return RespProtocolErrors.invalidBulkLength;
         this.commandBytes += length;
         if (this.commandBytes > this.maxCommandBytes) return RespProtocolErrors.commandTooLarge;
@@ -294,6 +295,16 @@ export class RespParser {
     this.bulkCopy = null;
     return { commands, protocolError };
   }
+}
+
+/** Header lines are short: a JS scan of this many bytes beats a native indexOf call; longer lines use indexOf. */
+const LINE_SCAN_INLINE_BYTES = 24;
+
+/** Index of the first LF in bytes[from, end), or -1. */
+function findLineFeed(bytes: Buffer, from: number, end: number): number {
+  const scanEnd = Math.min(end, from + LINE_SCAN_INLINE_BYTES);
+  for (let i = from; i < scanEnd; i += 1) if (bytes[i] === LF) return i;
+  return scanEnd < end ? bytes.indexOf(LF, scanEnd) : -1;
 }
 
 /**
