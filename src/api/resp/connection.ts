@@ -40,6 +40,7 @@ export interface RespConnectionLimits {
   readonly maxOutputBufferBytes: number;
   readonly maxConcurrentCommandsPerClient: number;
   readonly idleTimeoutMs: number;
+  readonly endTimeoutMs: number;
 }
 
 export interface RespConnectionDeps {
@@ -106,6 +107,7 @@ export class RespConnection implements RespSession, CommandContext {
   private closeReason: RespCloseReason | undefined = undefined;
   /** We ended our side (QUIT, protocol error, peer ended): nothing more runs. */
   private ending = false;
+  private endTimer: ReturnType<typeof setTimeout> | undefined = undefined;
   private closed = false;
 
   constructor(socket: Socket, id: number, deps: RespConnectionDeps) {
@@ -131,6 +133,7 @@ export class RespConnection implements RespSession, CommandContext {
     socket.on('end', this.onEnd);
     socket.on('error', this.onError);
     socket.on('close', this.onClose);
+    socket.on('finish', this.onFinish);
   }
 
   nowMs(): number {
@@ -143,14 +146,25 @@ export class RespConnection implements RespSession, CommandContext {
     this.socket.destroy();
   }
 
-  /** Ends our side after the replies written so far; nothing more is read or run. */
+  /**
+   * Ends our side after the replies written so far; nothing more runs. Input is still read (and
+   * dropped) so that closing does not reset the connection over unread bytes, which could make
+   * the client lose our last reply. The socket is destroyed once the replies are handed to the
+   * kernel ('finish'), or after endTimeoutMs if the client does not take them.
+   */
   private end(): void {
     this.ending = true;
     this.queue = [];
     this.queueHead = 0;
-    this.socket.pause();
+    this.socket.resume();
     this.socket.end();
+    this.endTimer = setTimeout(() => this.destroy(this.closeReason ?? 'peer-closed'), this.limits.endTimeoutMs);
+    this.endTimer.unref();
   }
+
+  private readonly onFinish = (): void => {
+    if (this.ending) this.socket.destroy();
+  };
 
   private get pendingReplies(): number {
     return this.queue.length - this.queueHead + this.inFlight;
@@ -191,6 +205,7 @@ export class RespConnection implements RespSession, CommandContext {
   private readonly onClose = (): void => {
     if (this.closed) return;
     this.closed = true;
+    if (this.endTimer !== undefined) clearTimeout(this.endTimer);
     this.queue = [];
     this.queueHead = 0;
     this.deps.onClosed(this, this.closeReason ?? 'peer-closed');

@@ -68,7 +68,7 @@ export class RespReplyBuffer {
 
   /** `+value\r\n`. The value must not contain CR or LF (our own status words never do). */
   simpleString(value: string): void {
-    assert(!/[\r\n]/.test(value), 'a simple string has no CR or LF');
+    assert(!value.includes('\r') && !value.includes('\n'), 'a simple string has no CR or LF');
     this.line(0x2b, value);
   }
 

@@ -9,7 +9,7 @@ import { assert } from '../../core/assert.js';
 import { silentLogger, type Clock, type Logger } from '../../core/env.js';
 import type { RespBackend } from './backend.js';
 import type { RespServerStatus } from './commands.js';
-import { RespConnection, type RespCloseReason } from './connection.js';
+import { RespConnection, type RespCloseReason, type RespConnectionLimits } from './connection.js';
 import {
   DEFAULT_MAX_ARRAY_LENGTH, DEFAULT_MAX_BULK_BYTES, DEFAULT_MAX_COMMAND_BYTES, DEFAULT_MAX_INLINE_BYTES, type RespParserOptions,
 } from './parser.js';
@@ -47,6 +47,12 @@ export interface RespServerOptions extends RespParserOptions {
   readonly maxConcurrentCommandsPerClient?: number | undefined;
   /** Close a client idle this long (no command in flight). Default 0 = never, like Redis's `timeout 0`. */
   readonly idleTimeoutMs?: number | undefined;
+  /**
+   * After QUIT or a protocol error the server ends the connection once its last replies are out;
+   * a client that does not take them is destroyed after this long. Default 10000 ms: ample for a
+   * reply on any live connection, short enough that dead ones do not hold a client slot.
+   */
+  readonly endTimeoutMs?: number | undefined;
 }
 
 export const DEFAULT_RESP_PORT = 6379;
@@ -54,6 +60,7 @@ export const DEFAULT_MAX_CLIENTS = 10_000;
 export const DEFAULT_MAX_PENDING_REPLIES_PER_CLIENT = 1024;
 export const DEFAULT_MAX_OUTPUT_BUFFER_BYTES = 64 * 1024 * 1024;
 export const DEFAULT_MAX_CONCURRENT_COMMANDS_PER_CLIENT = 16;
+export const DEFAULT_END_TIMEOUT_MS = 10_000;
 
 /** Reported when a client connection ends. */
 export interface RespClientClosedEvent {
@@ -94,6 +101,7 @@ export class RespServer {
     assert(Number.isSafeInteger(limits.maxOutputBufferBytes) && limits.maxOutputBufferBytes >= 1, 'maxOutputBufferBytes is a positive integer');
     assert(Number.isSafeInteger(limits.maxConcurrentCommandsPerClient) && limits.maxConcurrentCommandsPerClient >= 1, 'maxConcurrentCommandsPerClient is a positive integer');
     assert(Number.isSafeInteger(limits.idleTimeoutMs) && limits.idleTimeoutMs >= 0, 'idleTimeoutMs is a non-negative integer');
+    assert(Number.isSafeInteger(limits.endTimeoutMs) && limits.endTimeoutMs >= 1, 'endTimeoutMs is a positive integer');
 
     const runId = randomBytes(20).toString('hex');
     const config = new Map<string, string>([
@@ -167,12 +175,13 @@ export class RespServer {
     return () => this.closedListeners.delete(listener);
   }
 
-  private limits(): { maxPendingRepliesPerClient: number; maxOutputBufferBytes: number; maxConcurrentCommandsPerClient: number; idleTimeoutMs: number } {
+  private limits(): RespConnectionLimits {
     return {
       maxPendingRepliesPerClient: this.options.maxPendingRepliesPerClient ?? DEFAULT_MAX_PENDING_REPLIES_PER_CLIENT,
       maxOutputBufferBytes: this.options.maxOutputBufferBytes ?? DEFAULT_MAX_OUTPUT_BUFFER_BYTES,
       maxConcurrentCommandsPerClient: this.options.maxConcurrentCommandsPerClient ?? DEFAULT_MAX_CONCURRENT_COMMANDS_PER_CLIENT,
       idleTimeoutMs: this.options.idleTimeoutMs ?? 0,
+      endTimeoutMs: this.options.endTimeoutMs ?? DEFAULT_END_TIMEOUT_MS,
     };
   }
 

@@ -108,9 +108,10 @@ export class Harness {
     };
   }
 
-  connectRaw(port: number): Promise<RawClient> {
+  /** A raw client; allowHalfOpen keeps its sending side open after the server ends (a client that never closes). */
+  connectRaw(port: number, options: { allowHalfOpen?: boolean } = {}): Promise<RawClient> {
     return new Promise((resolve, reject) => {
-      const socket = connect({ host: '127.0.0.1', port }, () => {
+      const socket = connect({ host: '127.0.0.1', port, allowHalfOpen: options.allowHalfOpen ?? false }, () => {
         socket.off('error', reject);
         resolve(new RawClient(socket));
       });

@@ -148,6 +148,15 @@ describe('RespServer connection handling', () => {
     expect(await started.backend.exists(['after'])).toBe(0);
   });
 
+  // After QUIT the server closes the connection even if the client never closes its side.
+  it('closes after QUIT even when the client keeps its side open', async () => {
+    const started = await harness.startServer();
+    const client = await harness.connectRaw(started.port, { allowHalfOpen: true });
+    client.send('QUIT\r\n');
+    expect((await client.replies(1)).map(printable)).toEqual(['OK']);
+    expect((await started.nextClientClosed()).reason).toBe('quit');
+  }, 5_000);
+
   // A client that sends and then shuts down its side still gets every reply before the server closes.
   it('answers a half-closed client before closing', async () => {
     const { port } = await harness.startServer();
