@@ -1,9 +1,10 @@
 /**
  * An ordered set of keys for range scans, next to an engine's unordered index (a Map). Built lazily
- * on the first scan, then kept up to date: new keys go into a small sorted `pending` array (binary
- * insertion), merged into the big sorted `main` array when pending outgrows about sqrt(n); removed
- * keys are only marked `stale` and filtered out when enough of them pile up. Inserts cost
- * O(sqrt n) amortized, a walk O(log n + page). Order is JS string order (UTF-16 code units), the
+ * on the first scan, then kept up to date: new keys go into an unordered `pending` set (O(1), so
+ * writes that no scan follows pay almost nothing); a walk sorts pending, and first merges it into
+ * the big sorted `main` array when it outgrew about sqrt(n). Removed keys are only marked `stale`
+ * and filtered out when enough of them pile up. Inserts cost O(1) plus, when scans happen,
+ * O(sqrt n) amortized; a walk O(log n + page) once pending is sorted. Order is JS string order (UTF-16 code units), the
  * order ScanOptions documents.
  */
 import { assert } from '../../core/assert.js';
@@ -27,7 +28,10 @@ export function lowerBound(sorted: readonly string[], key: string): number {
 
 export class SortedKeys {
   private main: string[];
-  private pending: string[] = [];
+  /** Keys added since the last merge, unordered. */
+  private readonly pending = new Set<string>();
+  /** `pending` sorted, while no key was added or removed since it was sorted. */
+  private pendingSorted: string[] | undefined = [];
   private readonly stale = new Set<string>();
 
   constructor(keys: Iterable<string>) {
@@ -36,23 +40,21 @@ export class SortedKeys {
 
   /** Number of keys in the set. */
   get size(): number {
-    return this.main.length - this.stale.size + this.pending.length;
+    return this.main.length - this.stale.size + this.pending.size;
   }
 
   /** Adds a key that is not in the set (the caller's index just gained it). */
   add(key: string): void {
     if (this.stale.delete(key)) return; // still physically in main: un-mark it
-    const i = lowerBound(this.pending, key);
-    assert(this.pending[i] !== key, 'SortedKeys.add of a key already pending');
-    this.pending.splice(i, 0, key);
-    if (this.pending.length > Math.max(MIN_PENDING_BEFORE_MERGE, Math.sqrt(this.main.length) * 4)) this.merge();
+    assert(!this.pending.has(key), 'SortedKeys.add of a key already pending');
+    this.pending.add(key);
+    this.pendingSorted = undefined;
   }
 
   /** Removes a key that is in the set (the caller's index just lost it). */
   remove(key: string): void {
-    const i = lowerBound(this.pending, key);
-    if (this.pending[i] === key) {
-      this.pending.splice(i, 1);
+    if (this.pending.delete(key)) {
+      this.pendingSorted = undefined;
       return;
     }
     this.stale.add(key);
@@ -64,8 +66,9 @@ export class SortedKeys {
    * false. `visit` must not modify the set (collect keys, then act on them).
    */
   walk(from: string, visit: (key: string) => boolean): void {
+    if (this.pending.size > Math.max(MIN_PENDING_BEFORE_MERGE, Math.sqrt(this.main.length) * 4)) this.merge();
     const main = this.main;
-    const pending = this.pending;
+    const pending = this.sortedPending();
     const checkStale = this.stale.size > 0;
     let i = lowerBound(main, from);
     let j = lowerBound(pending, from);
@@ -83,10 +86,15 @@ export class SortedKeys {
     }
   }
 
-  /** Merges pending into main and drops stale keys: O(n). */
+  private sortedPending(): string[] {
+    this.pendingSorted ??= Array.from(this.pending).sort();
+    return this.pendingSorted;
+  }
+
+  /** Merges pending into main and drops stale keys: O(n + p log p). */
   private merge(): void {
     const main = this.main;
-    const pending = this.pending;
+    const pending = this.sortedPending();
     const out: string[] = [];
     let i = 0;
     let j = 0;
@@ -99,7 +107,8 @@ export class SortedKeys {
       }
     }
     this.main = out;
-    this.pending = [];
+    this.pending.clear();
+    this.pendingSorted = [];
     this.stale.clear();
   }
 }
