@@ -6,22 +6,29 @@
 export class KeyLock {
   private readonly tails = new Map<string, Promise<void>>();
 
-  /** Runs `fn` once every earlier `run` for the same key has settled. */
-  async run<T>(key: string, fn: () => Promise<T>): Promise<T> {
+  /**
+   * Runs `fn` once every earlier `run` for the same key has settled. The uncontended case (the
+   * common one) calls `fn` at once and adds a single settlement callback, no extra async frame.
+   */
+  run<T>(key: string, fn: () => Promise<T>): Promise<T> {
     const previous = this.tails.get(key);
-    let release!: () => void;
-    const mine = new Promise<void>((resolve) => {
-      release = resolve;
-    });
-    const tail = previous === undefined ? mine : previous.then(() => mine);
-    this.tails.set(key, tail);
-    try {
-      if (previous !== undefined) await previous;
-      return await fn();
-    } finally {
-      release();
-      if (this.tails.get(key) === tail) this.tails.delete(key);
+    let result: Promise<T>;
+    if (previous === undefined) {
+      try {
+        result = fn();
+      } catch (err) {
+        result = Promise.reject(err);
+      }
+    } else {
+      result = previous.then(fn);
     }
+    const release = (): void => {
+      if (this.tails.get(key) === tail) this.tails.delete(key);
+    };
+    // Settles (never rejects) once `fn` settled; the next run for the key waits on it.
+    const tail: Promise<void> = result.then(release, release);
+    this.tails.set(key, tail);
+    return result;
   }
 
   /** Keys with a cycle running or queued. */
