@@ -17,6 +17,12 @@ import type { PartitionPlan } from '../world/partitions.js';
 
 type ProcessState = 'running' | 'paused' | 'down' | 'starting';
 
+/**
+ * How long a fault-endpoint call may take, ms: a local HTTP call answers in milliseconds; a node
+ * that does not answer within 5 s is stuck, and the run reports the failed fault action.
+ */
+const FAULT_CALL_TIMEOUT_MS = 5000;
+
 export class ChaosCluster implements FaultTarget {
   readonly ids: readonly NodeId[];
   private readonly states = new Map<NodeId, ProcessState>();
@@ -74,7 +80,7 @@ export class ChaosCluster implements FaultTarget {
     if (this.states.get(id) !== 'running') return;
     const res = await fetch(`${this.cluster.url(id)}/testing/faults`, {
       method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(this.faultsOf(id)),
-      signal: AbortSignal.timeout(5000),
+      signal: AbortSignal.timeout(FAULT_CALL_TIMEOUT_MS),
     });
     if (!res.ok) throw new Error(`POST /testing/faults on ${id}: HTTP ${res.status}`);
   }

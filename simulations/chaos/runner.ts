@@ -41,6 +41,8 @@ export interface ChaosOptions {
   readonly opsPerSecond?: number | undefined;
   readonly nemesis?: NemesisOptions | undefined;
   readonly workloadOptions?: AnyWorkloadOptions | undefined;
+  /** Bound on the first membership agreement after the processes start, ms. Default 20 000 (process start-up included). */
+  readonly bootBoundMs?: number | undefined;
   /** Bound on membership agreement after the heal, ms. Default 20 000 (restarted processes must also boot). */
   readonly membershipBoundMs?: number | undefined;
   /** Bound on the whole liveness phase, ms. Default 60 000. */
@@ -108,7 +110,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
   const facts: Record<string, number> = {};
   try {
     const ids = cluster.specs.map((s) => s.id);
-    await cluster.waitConverged(ids, 20_000);
+    await cluster.waitConverged(ids, options.bootBoundMs ?? 20_000);
     const chaos = new ChaosCluster(cluster);
     const workload = createWorkload(options.workload, {
       ...options.workloadOptions, clients, opsPerSecond: options.opsPerSecond, r: options.r, w: options.w,
