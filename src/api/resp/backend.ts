@@ -51,7 +51,7 @@ const wallClock: Clock = { now: () => Date.now() };
 /**
  * An in-memory RespBackend with lazy TTL expiry (an expired entry is dropped when next touched),
  * for tests and protocol benchmarks. Values are copied into Node's shared 8 KiB buffer pool: fast,
- * but a value below 4 KiB can keep its whole pool slab alive, so memory is not tight (about 25x
+ * but a value below 4 KiB can keep its whole pool slab alive, so memory is not tight (over 10x
  * the payload after many random overwrites of 100-byte values). It has no bound on entries.
  */
 export class MapRespBackend implements RespBackend {
