@@ -66,9 +66,12 @@ export class MemoryEngine implements StorageEngine {
 
   async get(key: string): Promise<StoredRecord | undefined> {
     this.checkOpen();
-    validateKey(key, this.limits.maxKeyBytes);
     const record = this.records.get(key);
-    if (record === undefined) return undefined;
+    if (record === undefined) {
+      validateKey(key, this.limits.maxKeyBytes);
+      return undefined;
+    }
+    // A stored key passed validateKey when it was put: no need to walk its characters again.
     if (this.isExpired(record)) {
       this.remove(key);
       return undefined;
@@ -78,7 +81,7 @@ export class MemoryEngine implements StorageEngine {
 
   async put(key: string, value: Uint8Array, options?: PutOptions): Promise<void> {
     this.checkOpen();
-    validateKey(key, this.limits.maxKeyBytes);
+    if (!this.records.has(key)) validateKey(key, this.limits.maxKeyBytes); // a stored key was valid when put
     validateValue(value, this.limits.maxValueBytes);
     validateExpiry(options?.expiresAtMs);
     this.set(key, makeRecord(value, options?.expiresAtMs));
@@ -159,10 +162,15 @@ export class MemoryEngine implements StorageEngine {
 
   private set(key: string, record: StoredRecord): void {
     const old = this.records.get(key);
-    if (old === undefined) this.sorted?.add(key);
-    else this.forget(key, old);
+    if (old === undefined) {
+      this.sorted?.add(key);
+      this.heldBytes += entryBytes(key, record);
+    } else {
+      // Same key: only the value's size changes (saves two UTF-8 length walks of the key).
+      this.heldBytes += record.value.byteLength - old.value.byteLength;
+      if (old.expiresAtMs !== undefined) this.expiringCount--;
+    }
     this.records.set(key, record);
-    this.heldBytes += entryBytes(key, record);
     if (record.expiresAtMs !== undefined) this.expiringCount++;
   }
 
