@@ -529,7 +529,21 @@ export class Membership {
 
   /** Any message from a peer ends this node's joining phase: it now has the cluster's view. */
   private markContact(): void {
-    if (this.self.state === 'joining') this.setSelfState('alive');
+    if (this.self.state !== 'joining') return;
+    this.setSelfState('alive');
+    // Once the message that ended joining is merged, tell every member directly instead of a
+    // fanout at a time: a node that just joined is news to all of them, and n pushes once per
+    // process start are cheap (bounded by maxMembers). This takes a gossip hop or two off the time
+    // a starting ring needs to agree.
+    this.env.timers.setTimer(0, () => this.onJoinedAnnounceTimeout());
+  }
+
+  private onJoinedAnnounceTimeout(): void {
+    if (this.phase !== 'running' || this.self.state !== 'alive') return;
+    const body: GossipPushBody = { members: this.bounded(this.allRecords()) };
+    for (const entry of this.table.values()) {
+      if (entry !== this.self && entry.state !== 'dead' && entry.state !== 'left') this.push(entry.address, body);
+    }
   }
 
   private evictOldestTombstone(): boolean {
