@@ -8,7 +8,7 @@ import { expectScenarioHeld, runScenario } from './swarm.js';
 
 describe.each(['partition-halves', 'isolate-one', 'majorities-ring', 'bridge', 'one-way', 'packet-loss'])('scenario %s', (scenario) => {
   test('holds every check and reaches its coverage marks', async () => {
-    // Shows the scenario's safety and liveness guarantees on two seeds, and the hard paths it exercises.
+    // Shows the scenario's safety and liveness guarantees on three seeds (one per workload), and the hard paths it exercises.
     expectScenarioHeld(scenario, await runScenario(scenario));
   }, 120_000);
 });

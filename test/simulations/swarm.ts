@@ -1,7 +1,7 @@
 /**
- * The bounded swarm `npm test` runs: every scenario with two seeds of 20 simulated seconds each,
- * the workloads taking turns, so every scenario meets more than one workload and every workload
- * every kind of fault. Shared by the two swarm test files (split so vitest runs them in parallel).
+ * The bounded swarm `npm test` runs: every scenario with three seeds of 30 simulated seconds each,
+ * the workloads taking turns, so every scenario meets every workload. Shared by the two swarm test
+ * files (split so vitest runs them in parallel).
  */
 import { expect } from 'vitest';
 import { createKeyHasher } from '../../src/core/ring/index.js';
@@ -14,9 +14,9 @@ import { WORKLOAD_NAMES } from '../../simulations/workloads/index.js';
 const hasher = await createKeyHasher();
 
 /** Seeds per scenario. */
-export const SWARM_SEEDS = [1, 2] as const;
+export const SWARM_SEEDS = [1, 2, 3] as const;
 /** Safety phase of each run, virtual ms. */
-export const SWARM_DURATION_MS = 20_000;
+export const SWARM_DURATION_MS = 30_000;
 
 export async function runScenario(scenario: string): Promise<SimRunResult[]> {
   const index = SCENARIO_NAMES.indexOf(scenario);
