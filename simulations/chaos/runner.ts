@@ -47,7 +47,10 @@ export interface ChaosOptions {
   readonly membershipBoundMs?: number | undefined;
   /** Bound on the whole liveness phase, ms. Default 60 000. */
   readonly livenessBoundMs?: number | undefined;
-  /** Time allowed for read repairs to land after the checker's reads, ms. Default 2000. */
+  /**
+   * Time allowed after the checker's reads for what they set off to land, ms. Default 5000: read
+   * repairs take milliseconds, and a read that finds only tombstones schedules their reap 3 s later.
+   */
   readonly readRepairSettleMs?: number | undefined;
   /** Extra `ringkv start` flags for every node. */
   readonly nodeArgs?: readonly string[] | undefined;
@@ -180,7 +183,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
       }
       finals.set(key, { key, values: undefined, error });
     }));
-    await runtime.sleep(options.readRepairSettleMs ?? 2000);
+    await runtime.sleep(options.readRepairSettleMs ?? 5000);
     facts.quiescedAfterHealMs = Math.round(performance.now() - healAt);
     checks.push({
       name: checkName.liveness,
