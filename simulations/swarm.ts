@@ -3,6 +3,7 @@
  * unless fixed on the command line), and a summary of what they found and reached. Runs are
  * sequential in one thread or spread over worker threads; either way each seed's run is the same.
  */
+import { checkName } from './checks.js';
 import { COVERAGE_MARKS, type Coverage } from './coverage.js';
 import type { SimRunResult } from './runner.js';
 
@@ -89,6 +90,11 @@ export function summaryTable(runs: readonly RunSummary[]): string {
   const line = (cells: readonly string[]): string => cells.map((c, i) => pad(c, widths[i] ?? 8, i > 0)).join(' ');
   const out = [line(header), line(header.map((_, i) => '-'.repeat(widths[i] ?? 8))), ...rows.map(line)];
   out.push('', 'coverage columns: share of runs that reached the mark at least once (sloppy quorum write, hint stored, hint delivered, read repair, sibling created, failure detected)');
+  const byCheck = new Map<string, number>(Object.values(checkName).map((name) => [name, 0]));
+  for (const run of runs) {
+    for (const name of new Set(run.violations.map((v) => v.slice(0, v.indexOf(':'))))) byCheck.set(name, (byCheck.get(name) ?? 0) + 1);
+  }
+  out.push(`runs with violations, by check: ${[...byCheck].map(([name, n]) => `${name} ${n}`).join(', ')}`);
   const failed = runs.filter((r) => !r.passed);
   if (failed.length > 0) {
     out.push('', `${failed.length} failing seeds:`);
