@@ -9,7 +9,7 @@ import { WORKLOAD_NAMES, isWorkloadName } from './workloads/index.js';
 
 export const VALUE_OPTIONS = [
   'seed', 'seeds', 'scenario', 'workload', 'nodes', 'duration', 'n', 'r', 'w', 'latency', 'link-spread', 'fsync', 'fsync-interval',
-  'clients', 'ops', 'trace', 'log-level', 'jobs',
+  'clients', 'ops', 'trace', 'log-level', 'jobs', 'generation',
 ] as const;
 export const FLAG_OPTIONS = ['list', 'real', 'help', 'quiet'] as const;
 
@@ -19,6 +19,8 @@ export function overridesFrom(args: ParsedArgs): ConfigOverrides {
   if (workload !== undefined && !isWorkloadName(workload)) throw new ArgError(`unknown workload ${workload}; choose one of ${WORKLOAD_NAMES.join(', ')}`);
   const fsync = args.values.get('fsync');
   if (fsync !== undefined && fsync !== 'interval' && fsync !== 'always') throw new ArgError('--fsync is interval or always');
+  const generation = args.values.get('generation');
+  if (generation !== undefined && generation !== 'incarnation' && generation !== 'clock') throw new ArgError('--generation is incarnation or clock');
   const duration = args.values.get('duration');
   const fsyncInterval = args.values.get('fsync-interval');
   const o: Record<string, unknown> = {
@@ -35,6 +37,7 @@ export function overridesFrom(args: ParsedArgs): ConfigOverrides {
     fsyncIntervalMs: fsyncInterval === undefined ? undefined : parseDuration(fsyncInterval.endsWith('s') ? fsyncInterval : `${fsyncInterval}ms`),
     clients: intArg(args, 'clients'),
     opsPerSecond: numberArg(args, 'ops'),
+    generation,
   };
   for (const k of Object.keys(o)) if (o[k] === undefined) delete o[k];
   return o as ConfigOverrides;

@@ -120,6 +120,7 @@ export async function runSimulation(config: SimRunConfig, options: RunnerOptions
     vnodesPerNode: options.vnodesPerNode,
     replication: { nVal: config.nVal, requestTimeoutMs },
     trace,
+    generation: config.generation,
     logLevel: options.logLevel,
     wire: options.wire,
   });

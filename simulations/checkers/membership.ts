@@ -20,7 +20,7 @@ export function membershipDisagreements(world: SimWorld): string[] {
     for (const other of world.ids) {
       if (other === id) continue;
       const member = node.membership.member(other);
-      const generation = world.host(other).incarnation;
+      const generation = world.host(other).node?.membership.member(other)?.generation;
       if (member === undefined) problems.push(`${id} does not know ${other}`);
       else if (member.state !== 'alive' || member.generation !== generation) {
         problems.push(`${id} sees ${other} ${member.state} at generation ${member.generation} (current ${generation})`);

@@ -238,6 +238,20 @@ export const SCENARIOS: readonly Scenario[] = [
     expectedMarks: ['readRepair', 'siblings'], run: (ctx) => cycle(ctx, () => linkFaults('reorder')(ctx)),
   },
   {
+    name: 'restart-clock-step',
+    description: 'kill -9 one node at a time, step its clock back while it is down (as NTP may), restart it', crashes: true, requires: ['clocks'],
+    expectedMarks: ALL_MARKS,
+    run: (ctx) => cycle(ctx, () => {
+      const clocks = ctx.world.clocks;
+      const undo = crashOne(ctx);
+      const victim = undo === undefined ? undefined : ctx.world.ids.find((id) => !ctx.world.runningIds().includes(id));
+      if (clocks === undefined || victim === undefined) return undo;
+      const { offsetMs, driftPpm } = clocks.skewOf(victim);
+      clocks.setSkew(victim, offsetMs - uniform(ctx.random, 5000, 2 * ctx.options.maxClockOffsetMs), driftPpm);
+      return undo;
+    }),
+  },
+  {
     name: 'mixed', description: 'network and process faults at once: partitions, link faults, crashes, pauses, clock steps', crashes: true, requires: [],
     expectedMarks: ALL_MARKS,
     run: async (ctx) => {

@@ -10,8 +10,9 @@
  *   both wait at its gate and run, in order, on resume. Its clock keeps going, so on resume it sees
  *   the whole pause at once.
  * - skew: the node's clock is virtual time plus an offset, plus a drift (ppm) since the start. Its
- *   timers run at the drifted rate. Changing the offset backwards does not make the clock go back
- *   (the Env contract promises a non-decreasing clock): it holds still until it catches up.
+ *   timers run at the drifted rate. Changing the offset backwards does not make a running node's
+ *   clock go back (the Env contract promises a non-decreasing clock within a process): it holds
+ *   still until it catches up. A restarted node reads the stepped-back clock.
  */
 import { assert } from '../../src/core/assert.js';
 import type { Clock, Env, Logger, TimerHandle, Timers } from '../../src/core/env.js';
@@ -37,6 +38,12 @@ export interface SimNodeConfig {
   readonly vnodesPerNode?: number | undefined;
   readonly membership?: MembershipOptions | undefined;
   readonly replication?: ReplicationOptions | undefined;
+  /**
+   * Where a restarted node's generation comes from: 'incarnation' (1, 2, 3, …: always grows) or
+   * 'clock' (the node's clock at start, ms, as the real runtime does with Date.now(): it shrinks
+   * when the clock stepped back between two runs). Default 'incarnation'.
+   */
+  readonly generation?: 'incarnation' | 'clock' | undefined;
 }
 
 /** Counters summed over every incarnation of a node (each incarnation starts from zero). */
@@ -123,6 +130,9 @@ export class SimNodeHost implements Gate {
     assert(this.state === 'down', `${this.id} starts only when down`);
     this.incarnation++;
     this.totals.starts++;
+    // The clock is non-decreasing within one process (the Env contract); a new process reads the
+    // machine's clock afresh, which may have stepped back meanwhile.
+    this.lastNowMs = Number.NEGATIVE_INFINITY;
     this.state = 'running';
     const incarnation = this.incarnation;
     const owner = new EventOwner(`${this.id}#${incarnation}`);
@@ -141,9 +151,7 @@ export class SimNodeHost implements Gate {
       {
         id: this.id,
         address: this.config.address,
-        // Real nodes use their start time; the incarnation number grows on every restart as well,
-        // and does not depend on the skewed clock.
-        generation: incarnation,
+        generation: this.config.generation === 'clock' ? Math.floor(this.localNow()) : incarnation,
         seeds: this.config.seeds,
         vnodesPerNode: this.config.vnodesPerNode,
         membership: this.config.membership,

@@ -39,6 +39,8 @@ export interface WorldOptions {
   readonly membership?: MembershipOptions | undefined;
   readonly replication?: ReplicationOptions | undefined;
   readonly trace?: TraceHasher | undefined;
+  /** How restarted nodes pick their generation (sim-node.ts SimNodeConfig.generation). Default 'incarnation'. */
+  readonly generation?: 'incarnation' | 'clock' | undefined;
   /** Node log lines printed: 'none' (default) … 'debug'. */
   readonly logLevel?: LogSink['printLevel'] | undefined;
 }
@@ -85,7 +87,7 @@ export class SimWorld implements FaultTarget {
       const host: SimNodeHost = new SimNodeHost(
         {
           id, address, seeds: addresses.filter((a) => a !== address), vnodesPerNode: options.vnodesPerNode,
-          membership: options.membership, replication: options.replication,
+          membership: options.membership, replication: options.replication, generation: options.generation,
         },
         new SimDisk({ now: () => host.localNow() }, options.disk),
         this.scheduler, this.network, options.hasher, options.seed, SIM_EPOCH_MS, this.logs,
