@@ -5,6 +5,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger as PinoLogger } from 'pino';
 import type { NodeOptions } from '../config.js';
@@ -66,7 +67,7 @@ export async function startNode(options: NodeOptions, extras: StartNodeExtras = 
     format: options.logFormat,
   });
   const env = realEnv(logger);
-  const generation = extras.generation ?? Date.now();
+  const generation = extras.generation ?? await nextGeneration(options);
 
   const storage: StorageEngine = await openStorage({
     kind: options.storage,
@@ -226,6 +227,31 @@ export async function startNode(options: NodeOptions, extras: StartNodeExtras = 
     await storage.close().catch(() => undefined);
     throw err;
   }
+}
+
+/**
+ * The generation of this run: the wall clock at start, but never at or below the last run's (kept
+ * in <dataDir>/GENERATION). Peers readmit a restarted node only with a newer generation, so a
+ * clock that stepped back (NTP) must not make a restart look older — the simulator's
+ * restart-clock-step scenario showed such a node is never readmitted. Memory storage keeps nothing.
+ */
+async function nextGeneration(options: NodeOptions): Promise<number> {
+  const now = Date.now();
+  if (options.storage !== 'log') return now;
+  const dir = path.resolve(options.dataDir);
+  const file = path.join(dir, 'GENERATION');
+  let previous = 0;
+  try {
+    const parsed = Number((await readFile(file, 'utf8')).trim());
+    if (Number.isSafeInteger(parsed) && parsed > 0) previous = parsed;
+  } catch {
+    // First start in this directory.
+  }
+  const generation = Math.max(now, previous + 1);
+  await mkdir(dir, { recursive: true });
+  await writeFile(`${file}.tmp`, `${generation}\n`);
+  await rename(`${file}.tmp`, file);
+  return generation;
 }
 
 function kvService(node: RingNode, metrics: NodeMetrics): KvService {
