@@ -3,20 +3,13 @@
  * narrow service, so each server is testable on its own and none reaches into the core.
  */
 import type { GetResult, PutResult } from './client-protocol.js';
+import type { GetOptions, WriteOptions } from '../core/replication/coordinator.js';
 
-export interface KvGetOptions {
-  readonly r?: number | undefined;
-  readonly timeoutMs?: number | undefined;
-}
+/** Per-request read options: R and the timeout (the coordinator's own type). */
+export type KvGetOptions = GetOptions;
 
-export interface KvWriteOptions {
-  readonly w?: number | undefined;
-  readonly timeoutMs?: number | undefined;
-  readonly context?: string | undefined;
-  /** "local": supersede what the coordinating node has seen (Redis SET). Default "given". */
-  readonly contextMode?: 'given' | 'local' | undefined;
-  readonly ttlMs?: number | undefined;
-}
+/** Per-request write options: W, timeout, context, context mode, TTL (the coordinator's own type). */
+export type KvWriteOptions = WriteOptions;
 
 export interface KvService {
   readonly nodeId: string;
