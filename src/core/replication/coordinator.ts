@@ -111,6 +111,7 @@ export class Coordinator {
     this.stats.gets++;
     const n = this.options.nVal;
     const apl = this.cluster.preferenceList(key, n);
+    const startedAtMs = this.env.clock.now();
 
     return new Promise<ReadResult>((resolve, reject) => {
       const answers: ReplicaAnswer[] = [];
@@ -129,7 +130,7 @@ export class Coordinator {
             reject(new QuorumUnavailableError('get', answers.length, n, r, 'R'));
           }
         }
-        this.readRepair(key, answers);
+        this.readRepair(key, answers, startedAtMs);
         this.reapAfterRead(key, answers, apl);
       };
 
@@ -184,9 +185,21 @@ export class Coordinator {
     });
   }
 
-  /** Sends the reconciled object to every replica that answered with less. */
-  private readRepair(key: string, answers: readonly ReplicaAnswer[]): void {
+  /**
+   * Sends the reconciled object to every replica that answered with less — unless the read has run
+   * for half the reap delay or more. Answers that old may predate a delete whose tombstone every
+   * primary then acknowledged and reaped (deleteReapDelayMs after the acks); repairing with them
+   * would store the deleted values again where the tombstone is gone (found by the simulator: a
+   * reply lost to packet loss kept a read open until its 5 s timeout, seed 887, packet-loss). A
+   * read younger than half the delay leaves its repair the other half to arrive before any such
+   * reap; a later read repairs what this one skipped.
+   */
+  private readRepair(key: string, answers: readonly ReplicaAnswer[], startedAtMs: number): void {
     if (!this.options.readRepair || answers.length === 0) return;
+    if (this.env.clock.now() - startedAtMs >= this.options.deleteReapDelayMs / 2) {
+      this.env.logger.debug({ key, ageMs: this.env.clock.now() - startedAtMs }, 'skipping read repair: the answers are too old to be safe against reaped tombstones');
+      return;
+    }
     const found = answers.flatMap((a) => (a.obj === undefined ? [] : [a.obj]));
     if (found.length === 0) return;
     const merged = reconcile(found);
