@@ -25,6 +25,11 @@ const FOUND: ReadonlyArray<{ readonly bug: string; readonly seed: number; readon
     seed: 88,
     config: { scenario: 'packet-reorder', workload: 'mixed', nodes: 7, durationMs: 30_000, r: 2, w: 1, latency: 'const(0.5)', clients: 7, opsPerSecond: 50 },
   },
+  {
+    bug: 'a read held open by a lost reply repaired with pre-delete answers after the reap (deleted values came back)',
+    seed: 887,
+    config: { scenario: 'packet-loss', workload: 'mixed', nodes: 4, durationMs: 60_000, r: 2, w: 1, latency: 'const(0.5)', clients: 4, opsPerSecond: 200 },
+  },
 ];
 
 describe.each(FOUND)('seed $seed', ({ bug, seed, config }) => {
