@@ -369,8 +369,31 @@ export class Coordinator {
     this.pendingReaps++;
     this.env.timers.setTimer(this.options.deleteReapDelayMs, () => {
       this.pendingReaps--;
-      this.reapOn(key, tombstone, primaries);
+      this.confirmAndReap(key, tombstone, primaries).catch((err: unknown) => this.env.logger.warn({ err, key }, 'tombstone reap failed'));
     });
+  }
+
+  /**
+   * Reaps only once every primary confirms, now, that it holds nothing but a tombstone (or nothing
+   * at all). An acknowledgement is not durability under fsync=interval: a primary that crashed
+   * before its sync tick comes back with the deleted values, and if the others had dropped their
+   * tombstones meanwhile, reads would spread those values again (found by the simulator: seed 2397,
+   * crash-restart, and seed 2271, restart-clock-step). As in Riak's get FSM, the reap follows a read
+   * of every primary that found only the tombstone; otherwise the tombstone stays for a later read
+   * to finalise.
+   */
+  private async confirmAndReap(key: string, tombstone: KvObject, primaries: readonly NodeId[]): Promise<void> {
+    const answers = await Promise.all(primaries.map(async (node): Promise<{ ok: boolean; obj?: KvObject | undefined }> => {
+      if (node === this.cluster.localId) return { ok: true, obj: await this.store.read(key) };
+      const address = this.cluster.addressOf(node);
+      if (address === undefined || !this.cluster.isUp(node)) return { ok: false };
+      const body: ReplicaGetBody = { key };
+      const reply = await this.requests.ask(address, MessageType.ReplicaGet, body, MessageType.ReplicaGetReply, this.options.requestTimeoutMs);
+      if (reply === undefined || !isReplicaGetReplyBody(reply.body) || reply.body.error) return { ok: false };
+      return { ok: true, obj: reply.body.obj ? decodeObject(reply.body.obj) : undefined };
+    }));
+    if (!answers.every((a) => a.ok && (a.obj === undefined || isTombstoneOnly(a.obj)))) return;
+    this.reapOn(key, tombstone, primaries);
   }
 
   private reapOn(key: string, tombstone: KvObject, primaries: readonly NodeId[]): void {
