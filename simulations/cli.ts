@@ -39,7 +39,7 @@ function printRun(result: SimRunResult): void {
   }
   const c = result.coverage;
   console.log(`coverage: ${COVERAGE_MARKS.map((m) => `${m}=${c[m]}`).join(' ')} suspicions=${c.suspicions} refutations=${c.refutations} ` +
-    `restartsSeen=${c.restartsSeen} forwards=${c.forwards} quorumFailures=${c.quorumFailures} timeouts=${c.timeouts} crashes=${c.crashes} ` +
+    `restartsSeen=${c.restartsSeen} tombstonesReaped=${c.tombstonesReaped} forwards=${c.forwards} quorumFailures=${c.quorumFailures} timeouts=${c.timeouts} crashes=${c.crashes} ` +
     `pauses=${c.pauses} droppedByPartition=${c.droppedByPartition} droppedByLoss=${c.droppedByLoss} duplicated=${c.duplicated} ` +
     `reordered=${c.reordered} writesLostInCrashes=${c.writesLostInCrashes}`);
   if (result.missedMarks.length > 0) console.log(`coverage marks this scenario usually reaches but this run did not: ${result.missedMarks.join(', ')}`);

@@ -26,6 +26,8 @@ export interface Coverage {
   refutations: number;
   /** "restarted" membership events: a node seen back with a newer generation. */
   restartsSeen: number;
+  /** Tombstones reaped after every primary confirmed them (tombstonesReaped). */
+  tombstonesReaped: number;
   /** Writes forwarded to a replica. */
   forwards: number;
   quorumFailures: number;
@@ -46,7 +48,7 @@ export const COVERAGE_MARKS: readonly CoverageMark[] = ['sloppyQuorum', 'hintSto
 export function collectCoverage(world: SimWorld): Coverage {
   const c: Coverage = {
     sloppyQuorum: 0, hintStored: 0, hintDelivered: 0, readRepair: 0, siblings: 0, failureDetection: 0, suspicions: 0, refutations: 0,
-    restartsSeen: 0, forwards: 0, quorumFailures: 0, timeouts: 0, crashes: 0, pauses: 0,
+    restartsSeen: 0, tombstonesReaped: 0, forwards: 0, quorumFailures: 0, timeouts: 0, crashes: 0, pauses: 0,
     droppedByPartition: world.network.stats.droppedPartition, droppedByLoss: world.network.stats.droppedLoss,
     duplicated: world.network.stats.duplicated, reordered: world.network.stats.reordered, writesLostInCrashes: 0,
   };
@@ -58,6 +60,7 @@ export function collectCoverage(world: SimWorld): Coverage {
     c.readRepair += r.readRepairs;
     c.siblings += r.siblingsCreated;
     c.forwards += r.forwards;
+    c.tombstonesReaped += r.tombstonesReaped;
     c.quorumFailures += r.quorumFailures;
     c.timeouts += r.timeouts;
     c.failureDetection += t.convictions;

@@ -30,6 +30,11 @@ const FOUND: ReadonlyArray<{ readonly bug: string; readonly seed: number; readon
     seed: 887,
     config: { scenario: 'packet-loss', workload: 'mixed', nodes: 4, durationMs: 60_000, r: 2, w: 1, latency: 'const(0.5)', clients: 4, opsPerSecond: 200 },
   },
+  {
+    bug: 'tombstones were reaped while a primary that had lost its unsynced tombstone in a crash still held the values',
+    seed: 2397,
+    config: { scenario: 'crash-restart', workload: 'mixed', nodes: 7, durationMs: 60_000, r: 1, w: 2, latency: '0.8*exp(0.2)+0.2*pareto(10,2)', clients: 7, opsPerSecond: 200 },
+  },
 ];
 
 describe.each(FOUND)('seed $seed', ({ bug, seed, config }) => {
