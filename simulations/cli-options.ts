@@ -20,7 +20,9 @@ export function overridesFrom(args: ParsedArgs): ConfigOverrides {
   const fsync = args.values.get('fsync');
   if (fsync !== undefined && fsync !== 'interval' && fsync !== 'always') throw new ArgError('--fsync is interval or always');
   const generation = args.values.get('generation');
-  if (generation !== undefined && generation !== 'incarnation' && generation !== 'clock') throw new ArgError('--generation is incarnation or clock');
+  if (generation !== undefined && generation !== 'incarnation' && generation !== 'clock' && generation !== 'persisted') {
+    throw new ArgError('--generation is incarnation, clock or persisted');
+  }
   const duration = args.values.get('duration');
   const fsyncInterval = args.values.get('fsync-interval');
   const o: Record<string, unknown> = {

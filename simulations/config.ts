@@ -10,6 +10,7 @@ import { FAULT_SCENARIO_NAMES, SCENARIO_NAMES } from './scenarios/index.js';
 import { WORKLOAD_NAMES, isWorkloadName, type WorkloadName } from './workloads/index.js';
 import { describeLatency, parseLatency } from './world/latency.js';
 import { deriveRandom, intBetween, pick } from './world/seeds.js';
+import type { GenerationMode } from './world/sim-node.js';
 
 export interface SimRunConfig {
   readonly seed: number;
@@ -37,12 +38,11 @@ export interface SimRunConfig {
   /** Offered operations per second, all clients together. */
   readonly opsPerSecond: number;
   /**
-   * How a restarted node picks its generation: 'incarnation' (a counter: always grows) or 'clock'
-   * (its clock at start, as the real runtime does). Not derived from the seed: default 'incarnation',
-   * because 'clock' with clock steps is a known finding (see the report) that would fail most runs
-   * of the mixed scenario.
+   * How a restarted node picks its generation (world/sim-node.ts): 'incarnation' (a counter),
+   * 'clock' (its clock at start, the runtime before commit 98557d6) or 'persisted' (max(clock,
+   * last + 1), the runtime now). Not derived from the seed; default 'incarnation'.
    */
-  readonly generation: 'incarnation' | 'clock';
+  readonly generation: GenerationMode;
 }
 
 /** Safety phase length when none is given, virtual ms. */

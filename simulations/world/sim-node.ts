@@ -31,6 +31,8 @@ import { deriveRandom } from './seeds.js';
 
 export type HostState = 'down' | 'running' | 'paused';
 
+export type GenerationMode = 'incarnation' | 'clock' | 'persisted';
+
 export interface SimNodeConfig {
   readonly id: NodeId;
   readonly address: Address;
@@ -39,11 +41,12 @@ export interface SimNodeConfig {
   readonly membership?: MembershipOptions | undefined;
   readonly replication?: ReplicationOptions | undefined;
   /**
-   * Where a restarted node's generation comes from: 'incarnation' (1, 2, 3, …: always grows) or
-   * 'clock' (the node's clock at start, ms, as the real runtime does with Date.now(): it shrinks
-   * when the clock stepped back between two runs). Default 'incarnation'.
+   * Where a restarted node's generation comes from: 'incarnation' (1, 2, 3, …: always grows),
+   * 'clock' (the node's clock at start, ms, as the runtime did before commit 98557d6: it shrinks
+   * when the clock stepped back between two runs), or 'persisted' (max(clock, last + 1) with the
+   * last one kept on the machine's disk, as the runtime does now). Default 'incarnation'.
    */
-  readonly generation?: 'incarnation' | 'clock' | undefined;
+  readonly generation?: GenerationMode | undefined;
 }
 
 /** Counters summed over every incarnation of a node (each incarnation starts from zero). */
@@ -73,6 +76,8 @@ export class SimNodeHost implements Gate {
   private offsetMs = 0;
   private driftPpm = 0;
   private lastNowMs = Number.NEGATIVE_INFINITY;
+  /** The generation of the last run (what the runtime keeps in <dataDir>/GENERATION). */
+  private lastGeneration = 0;
   readonly clock: Clock;
   readonly totals: HostTotals = {
     replication: emptyReplicationStats(), suspicions: 0, convictions: 0, refutations: 0, events: {}, starts: 0, crashes: 0, pauses: 0,
@@ -151,7 +156,7 @@ export class SimNodeHost implements Gate {
       {
         id: this.id,
         address: this.config.address,
-        generation: this.config.generation === 'clock' ? Math.floor(this.localNow()) : incarnation,
+        generation: this.nextGeneration(incarnation),
         seeds: this.config.seeds,
         vnodesPerNode: this.config.vnodesPerNode,
         membership: this.config.membership,
@@ -161,6 +166,14 @@ export class SimNodeHost implements Gate {
     node.membership.onChange((change) => this.onMembershipChange(change));
     this.node = node;
     await node.start();
+  }
+
+  private nextGeneration(incarnation: number): number {
+    const mode = this.config.generation ?? 'incarnation';
+    const clock = Math.floor(this.localNow());
+    const generation = mode === 'incarnation' ? incarnation : mode === 'clock' ? clock : Math.max(clock, this.lastGeneration + 1);
+    this.lastGeneration = generation;
+    return generation;
   }
 
   /** kill -9. */

@@ -15,7 +15,7 @@ import type { PartitionPlan } from './partitions.js';
 import type { FaultTarget } from '../scenarios/index.js';
 import { EventOwner, Scheduler } from './scheduler.js';
 import { deriveRandom, uniform } from './seeds.js';
-import { SimNodeHost, type HostTotals } from './sim-node.js';
+import { SimNodeHost, type GenerationMode, type HostTotals } from './sim-node.js';
 import type { TraceHasher } from './trace.js';
 
 /** Virtual time at the start of every run: a realistic Unix time, so clocks look like wall clocks. */
@@ -40,7 +40,7 @@ export interface WorldOptions {
   readonly replication?: ReplicationOptions | undefined;
   readonly trace?: TraceHasher | undefined;
   /** How restarted nodes pick their generation (sim-node.ts SimNodeConfig.generation). Default 'incarnation'. */
-  readonly generation?: 'incarnation' | 'clock' | undefined;
+  readonly generation?: GenerationMode | undefined;
   /** Node log lines printed: 'none' (default) … 'debug'. */
   readonly logLevel?: LogSink['printLevel'] | undefined;
 }
