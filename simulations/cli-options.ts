@@ -9,7 +9,7 @@ import { WORKLOAD_NAMES, isWorkloadName } from './workloads/index.js';
 
 export const VALUE_OPTIONS = [
   'seed', 'seeds', 'scenario', 'workload', 'nodes', 'duration', 'n', 'r', 'w', 'latency', 'link-spread', 'fsync', 'fsync-interval',
-  'clients', 'ops', 'trace', 'log-level', 'jobs', 'generation',
+  'clients', 'ops', 'trace', 'log-level', 'jobs', 'generation', 'clock',
 ] as const;
 export const FLAG_OPTIONS = ['list', 'real', 'help', 'quiet'] as const;
 
@@ -23,6 +23,8 @@ export function overridesFrom(args: ParsedArgs): ConfigOverrides {
   if (generation !== undefined && generation !== 'incarnation' && generation !== 'clock' && generation !== 'persisted') {
     throw new ArgError('--generation is incarnation, clock or persisted');
   }
+  const clock = args.values.get('clock');
+  if (clock !== undefined && clock !== 'monotonic' && clock !== 'wall') throw new ArgError('--clock is monotonic or wall');
   const duration = args.values.get('duration');
   const fsyncInterval = args.values.get('fsync-interval');
   const o: Record<string, unknown> = {
@@ -40,6 +42,7 @@ export function overridesFrom(args: ParsedArgs): ConfigOverrides {
     clients: intArg(args, 'clients'),
     opsPerSecond: numberArg(args, 'ops'),
     generation,
+    clock,
   };
   for (const k of Object.keys(o)) if (o[k] === undefined) delete o[k];
   return o as ConfigOverrides;

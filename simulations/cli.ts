@@ -83,7 +83,7 @@ async function main(argv: readonly string[]): Promise<number> {
   if (args.flags.has('help')) {
     console.log('usage: npm run sim -- [--seed N | --seeds A-B] [--scenario NAME] [--workload NAME] [--nodes N] [--duration 120s] ' +
       '[--n 3 --r 2 --w 2] [--latency MODEL] [--link-spread 2] [--fsync interval|always] [--fsync-interval 1000ms] [--clients N] ' +
-      '[--ops N] [--generation incarnation|clock|persisted] [--trace LINES] [--log-level none|error|warn|info|debug] [--jobs N] [--quiet] [--real] [--list]');
+      '[--ops N] [--generation incarnation|clock|persisted] [--clock monotonic|wall] [--trace LINES] [--log-level none|error|warn|info|debug] [--jobs N] [--quiet] [--real] [--list]');
     return 0;
   }
   if (args.flags.has('list')) {

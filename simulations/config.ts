@@ -10,7 +10,7 @@ import { FAULT_SCENARIO_NAMES, SCENARIO_NAMES } from './scenarios/index.js';
 import { WORKLOAD_NAMES, isWorkloadName, type WorkloadName } from './workloads/index.js';
 import { describeLatency, parseLatency } from './world/latency.js';
 import { deriveRandom, intBetween, pick } from './world/seeds.js';
-import type { GenerationMode } from './world/sim-node.js';
+import type { ClockMode, GenerationMode } from './world/sim-node.js';
 
 export interface SimRunConfig {
   readonly seed: number;
@@ -43,6 +43,11 @@ export interface SimRunConfig {
    * last + 1), the runtime now). Not derived from the seed; default 'incarnation'.
    */
   readonly generation: GenerationMode;
+  /**
+   * 'monotonic' node clocks (the Env contract) or 'wall' clocks that show backward steps at once,
+   * as Date.now() in the real runtime does (world/sim-node.ts). Not derived; default 'monotonic'.
+   */
+  readonly clock: ClockMode;
 }
 
 /** Safety phase length when none is given, virtual ms. */
@@ -84,6 +89,7 @@ export function deriveConfig(seed: number, overrides: ConfigOverrides = {}): Sim
     clients: overrides.clients ?? nodes,
     opsPerSecond: overrides.opsPerSecond ?? pick(param('ops'), [50, 100, 200]),
     generation: overrides.generation ?? 'incarnation',
+    clock: overrides.clock ?? 'monotonic',
   };
 }
 
@@ -127,7 +133,7 @@ export function seedLine(c: SimRunConfig): string {
   return `SEED=${c.seed} scenario=${c.scenario} workload=${c.workload} nodes=${c.nodes} duration=${formatDuration(c.durationMs)} ` +
     `n=${c.nVal} r=${c.r} w=${c.w} latency=${describeLatency(parseLatency(c.latency))} link-spread=${c.linkLatencySpread} ` +
     `fsync=${c.fsync}${c.fsync === 'interval' ? `:${c.fsyncIntervalMs}ms` : ''} clients=${c.clients} ops=${c.opsPerSecond}/s` +
-    (c.generation === 'incarnation' ? '' : ` generation=${c.generation}`);
+    (c.generation === 'incarnation' ? '' : ` generation=${c.generation}`) + (c.clock === 'monotonic' ? '' : ` clock=${c.clock}`);
 }
 
 /** The command that runs exactly this simulation again. */
@@ -135,5 +141,5 @@ export function replayCommand(c: SimRunConfig): string {
   return `npm run sim -- --seed ${c.seed} --scenario ${c.scenario} --workload ${c.workload} --nodes ${c.nodes} ` +
     `--duration ${formatDuration(c.durationMs)} --n ${c.nVal} --r ${c.r} --w ${c.w} --latency '${c.latency}' ` +
     `--link-spread ${c.linkLatencySpread} --fsync ${c.fsync} --fsync-interval ${c.fsyncIntervalMs}ms --clients ${c.clients} --ops ${c.opsPerSecond}` +
-    (c.generation === 'incarnation' ? '' : ` --generation ${c.generation}`);
+    (c.generation === 'incarnation' ? '' : ` --generation ${c.generation}`) + (c.clock === 'monotonic' ? '' : ` --clock ${c.clock}`);
 }

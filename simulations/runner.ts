@@ -121,6 +121,7 @@ export async function runSimulation(config: SimRunConfig, options: RunnerOptions
     replication: { nVal: config.nVal, requestTimeoutMs },
     trace,
     generation: config.generation,
+    clock: config.clock,
     logLevel: options.logLevel,
     wire: options.wire,
   });

@@ -33,6 +33,8 @@ export type HostState = 'down' | 'running' | 'paused';
 
 export type GenerationMode = 'incarnation' | 'clock' | 'persisted';
 
+export type ClockMode = 'monotonic' | 'wall';
+
 export interface SimNodeConfig {
   readonly id: NodeId;
   readonly address: Address;
@@ -47,6 +49,12 @@ export interface SimNodeConfig {
    * last one kept on the machine's disk, as the runtime does now). Default 'incarnation'.
    */
   readonly generation?: GenerationMode | undefined;
+  /**
+   * 'monotonic' (default): a running node's clock never goes back, as the Env contract promises
+   * (src/core/env.ts); a backward step makes it hold still. 'wall': steps back are seen at once,
+   * as Date.now() — the real runtime's clock (src/runtime/env.ts) — shows them.
+   */
+  readonly clock?: ClockMode | undefined;
 }
 
 /** Counters summed over every incarnation of a node (each incarnation starts from zero). */
@@ -108,6 +116,7 @@ export class SimNodeHost implements Gate {
   localNow(): number {
     const v = this.scheduler.now();
     const t = v + this.offsetMs + ((v - this.startMs) * this.driftPpm) / 1e6;
+    if (this.config.clock === 'wall') return t;
     this.lastNowMs = Math.max(this.lastNowMs, t);
     return this.lastNowMs;
   }

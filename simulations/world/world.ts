@@ -15,7 +15,7 @@ import type { PartitionPlan } from './partitions.js';
 import type { FaultTarget } from '../scenarios/index.js';
 import { EventOwner, Scheduler } from './scheduler.js';
 import { deriveRandom, uniform } from './seeds.js';
-import { SimNodeHost, type GenerationMode, type HostTotals } from './sim-node.js';
+import { SimNodeHost, type ClockMode, type GenerationMode, type HostTotals } from './sim-node.js';
 import type { TraceHasher } from './trace.js';
 
 /** Virtual time at the start of every run: a realistic Unix time, so clocks look like wall clocks. */
@@ -41,6 +41,8 @@ export interface WorldOptions {
   readonly trace?: TraceHasher | undefined;
   /** How restarted nodes pick their generation (sim-node.ts SimNodeConfig.generation). Default 'incarnation'. */
   readonly generation?: GenerationMode | undefined;
+  /** Whether node clocks may step back within a process (sim-node.ts SimNodeConfig.clock). Default 'monotonic'. */
+  readonly clock?: ClockMode | undefined;
   /** Node log lines printed: 'none' (default) … 'debug'. */
   readonly logLevel?: LogSink['printLevel'] | undefined;
 }
@@ -87,7 +89,7 @@ export class SimWorld implements FaultTarget {
       const host: SimNodeHost = new SimNodeHost(
         {
           id, address, seeds: addresses.filter((a) => a !== address), vnodesPerNode: options.vnodesPerNode,
-          membership: options.membership, replication: options.replication, generation: options.generation,
+          membership: options.membership, replication: options.replication, generation: options.generation, clock: options.clock,
         },
         new SimDisk({ now: () => host.localNow() }, options.disk),
         this.scheduler, this.network, options.hasher, options.seed, SIM_EPOCH_MS, this.logs,
