@@ -6,7 +6,7 @@ import tseslint from 'typescript-eslint';
 const sansIoMessage = 'src/core is sans-IO (DESIGN.md §2): take it from the injected environment instead.';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'data/**'] },
+  { ignores: ['dist/**', 'node_modules/**', 'data/**', '.work/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
