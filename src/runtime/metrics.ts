@@ -4,7 +4,7 @@
  * stats, membership, storage) are read at scrape time, so the hot path pays nothing for them;
  * request counts and latency histograms are observed around each client request.
  */
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, Gauge, Registry, type Metric } from 'prom-client';
 import type { RingNode } from '../core/node.js';
 import type { Transport } from '../core/transport.js';
 import type { StorageEngine } from '../storage/types.js';
@@ -16,26 +16,27 @@ const MEMBER_STATES = ['joining', 'alive', 'suspect', 'dead', 'leaving', 'left']
 
 export class NodeMetrics {
   readonly registry = new Registry();
-  private readonly requests: Counter<'op' | 'outcome'>;
-  private readonly latency: Histogram<'op'>;
-  /** Label sets of the hot path, built once. */
-  private readonly opLabels: Record<RequestOp, { readonly op: { op: RequestOp }; readonly ok: { op: RequestOp; outcome: string } }> = {
-    get: { op: { op: 'get' }, ok: { op: 'get', outcome: 'ok' } },
-    put: { op: { op: 'put' }, ok: { op: 'put', outcome: 'ok' } },
-    delete: { op: { op: 'delete' }, ok: { op: 'delete', outcome: 'ok' } },
-  };
+  /** Request counts by op and outcome, read into prom-client at scrape time. */
+  private readonly outcomes = new Map<RequestOp, Map<string, number>>();
+  private readonly latency = new LatencyHistogram(
+    'ringkv_request_duration_seconds', 'Client request latency by operation.',
+    [0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+  );
 
   constructor(node: RingNode, storage: StorageEngine, transport: Transport) {
     this.registry.setDefaultLabels({ node: node.localId });
-    this.requests = new Counter({
+    const outcomes = this.outcomes;
+    new Counter({
       name: 'ringkv_requests_total', help: 'Client requests by operation and outcome (ok or the error code).',
       labelNames: ['op', 'outcome'], registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const [op, byOutcome] of outcomes) for (const [outcome, n] of byOutcome) this.inc({ op, outcome }, n);
+      },
     });
-    this.latency = new Histogram({
-      name: 'ringkv_request_duration_seconds', help: 'Client request latency by operation.',
-      labelNames: ['op'], registers: [this.registry],
-      buckets: [0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
-    });
+    // prom-client's Registry takes any object with name, help, type and get(); its Metric type lists
+    // only its own classes, hence the cast.
+    this.registry.registerMetric(this.latency as unknown as Metric);
     const stats = (): RingNode['replication']['stats'] => node.replication.stats;
     const counterFrom = (name: string, help: string, read: () => number): void => {
       // Core counters only grow; exposing them as gauges read at scrape time keeps them exact.
@@ -97,16 +98,59 @@ export class NodeMetrics {
   }
 
   private finish(op: RequestOp, start: number, err: unknown): void {
-    const labels = this.opLabels[op];
-    this.latency.observe(labels.op, (performance.now() - start) / 1000);
-    if (err === undefined) {
-      this.requests.inc(labels.ok);
-    } else {
-      this.requests.inc({ op, outcome: err instanceof RingkvError ? err.code : 'ERR_INTERNAL' });
-    }
+    this.latency.observe(op, (performance.now() - start) / 1000);
+    const outcome = err === undefined ? 'ok' : err instanceof RingkvError ? err.code : 'ERR_INTERNAL';
+    let byOutcome = this.outcomes.get(op);
+    if (byOutcome === undefined) this.outcomes.set(op, (byOutcome = new Map()));
+    byOutcome.set(outcome, (byOutcome.get(outcome) ?? 0) + 1);
   }
 
   async render(): Promise<{ contentType: string; body: string }> {
     return { contentType: this.registry.contentType, body: await this.registry.metrics() };
+  }
+}
+
+interface HistogramValue {
+  readonly metricName: string;
+  readonly labels: Record<string, string | number>;
+  readonly value: number;
+}
+
+/**
+ * A latency histogram by operation that costs one bucket search and three additions per
+ * observation (prom-client's Histogram hashes its label object on every observe, a few percent of
+ * a request's CPU). It renders in the Prometheus histogram format: cumulative `_bucket{le}`, `_sum`,
+ * `_count`. The label value set is bounded: the ops are a closed union.
+ */
+export class LatencyHistogram {
+  readonly type = 'histogram';
+  readonly aggregator = 'sum';
+  private readonly series = new Map<string, { counts: number[]; sum: number; count: number }>();
+
+  constructor(readonly name: string, readonly help: string, private readonly upperBounds: readonly number[]) {}
+
+  observe(op: string, seconds: number): void {
+    let s = this.series.get(op);
+    if (s === undefined) this.series.set(op, (s = { counts: new Array<number>(this.upperBounds.length + 1).fill(0), sum: 0, count: 0 }));
+    let i = 0;
+    while (i < this.upperBounds.length && seconds > this.upperBounds[i]!) i++;
+    s.counts[i]!++;
+    s.sum += seconds;
+    s.count++;
+  }
+
+  get(): { name: string; help: string; type: 'histogram'; aggregator: 'sum'; values: HistogramValue[] } {
+    const values: HistogramValue[] = [];
+    for (const [op, s] of this.series) {
+      let cumulative = 0;
+      for (let i = 0; i <= this.upperBounds.length; i++) {
+        cumulative += s.counts[i]!;
+        const le = i < this.upperBounds.length ? this.upperBounds[i]! : '+Inf';
+        values.push({ metricName: `${this.name}_bucket`, labels: { op, le }, value: cumulative });
+      }
+      values.push({ metricName: `${this.name}_sum`, labels: { op }, value: s.sum });
+      values.push({ metricName: `${this.name}_count`, labels: { op }, value: s.count });
+    }
+    return { name: this.name, help: this.help, type: 'histogram', aggregator: 'sum', values };
   }
 }
