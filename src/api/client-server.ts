@@ -120,12 +120,17 @@ export class ClientServer {
     switch (request.op) {
       case 'get':
         return this.service.get(request.key, { r: request.r, timeoutMs: request.timeoutMs });
-      case 'put':
-        return this.service.put(request.key, request.value, {
+      // Write results encode their context lazily (a getter); the wire gets a plain object.
+      case 'put': {
+        const { context } = await this.service.put(request.key, request.value, {
           w: request.w, timeoutMs: request.timeoutMs, context: request.context, ttlMs: request.ttlMs,
         });
-      case 'delete':
-        return this.service.delete(request.key, { w: request.w, timeoutMs: request.timeoutMs, context: request.context });
+        return { context };
+      }
+      case 'delete': {
+        const { context } = await this.service.delete(request.key, { w: request.w, timeoutMs: request.timeoutMs, context: request.context });
+        return { context };
+      }
       case 'status':
         return this.service.status();
     }

@@ -19,7 +19,7 @@ import { KeyLock } from './key-lock.js';
 import type { ReplicationStats } from './stats.js';
 import {
   applyWrite, pruneObject, clockCounter, compareClocks, decodeObject, encodeObject, equalObjects, isTombstoneOnly, mergeClocks, mergeObjects,
-  type Dot, type KvObject, type VClock,
+  sameSiblingsAs, type Dot, type KvObject, type VClock,
 } from './version-adapter.js';
 
 const HINT_PREFIX = '\u0000h\u0000';
@@ -127,6 +127,8 @@ export interface WriteIntent {
 export interface CoordinatedWrite {
   readonly obj: KvObject;
   readonly dot: Dot;
+  /** `obj` encoded (what this replica stored), to send to the other replicas without encoding it again. */
+  readonly bytes?: Uint8Array | undefined;
 }
 
 export class ReplicaStore {
@@ -181,14 +183,19 @@ export class ReplicaStore {
     return (await this.storage.get(hintStorageKey(owner, key)))?.value;
   }
 
-  /** Merges `incoming` into the stored object; returns the result. */
-  async merge(key: string, incoming: KvObject, hintFor?: NodeId): Promise<KvObject> {
+  /**
+   * Merges `incoming` into the stored object; returns the result. `incomingBytes`, when given, is
+   * `incoming` as received: stored as they are when the merge took everything from `incoming` (the
+   * usual replica write), which saves encoding the object again.
+   */
+  async merge(key: string, incoming: KvObject, hintFor?: NodeId, incomingBytes?: Uint8Array): Promise<KvObject> {
     const storageKey = this.storageKey(key, hintFor);
     return this.lock.run(storageKey, async () => {
       const local = await this.load(storageKey);
       const merged = local === undefined ? incoming : mergeObjects(local.obj, incoming);
       if (local !== undefined && equalObjects(local.obj, merged)) return merged;
-      await this.store(storageKey, merged, local?.bytes, hintFor);
+      const bytes = incomingBytes !== undefined && sameSiblingsAs(merged, incoming) ? incomingBytes : undefined;
+      await this.store(storageKey, merged, local?.bytes, hintFor, bytes);
       return merged;
     });
   }
@@ -199,8 +206,8 @@ export class ReplicaStore {
     return this.lock.run(storageKey, async () => {
       const local = await this.load(storageKey);
       const written = this.applyIntent(key, local?.obj, intent, hintFor === undefined);
-      await this.store(storageKey, written.obj, local?.bytes, hintFor);
-      return written;
+      const bytes = await this.store(storageKey, written.obj, local?.bytes, hintFor);
+      return { ...written, bytes };
     });
   }
 
@@ -278,8 +285,11 @@ export class ReplicaStore {
     }
   }
 
-  private async store(storageKey: string, obj: KvObject, previousBytes: Uint8Array | undefined, hintFor: NodeId | undefined): Promise<void> {
-    const bytes = encodeObject(obj);
+  /** Stores `obj` (already encoded as `encoded`, when given); returns the bytes stored. */
+  private async store(
+    storageKey: string, obj: KvObject, previousBytes: Uint8Array | undefined, hintFor: NodeId | undefined, encoded?: Uint8Array,
+  ): Promise<Uint8Array> {
+    const bytes = encoded ?? encodeObject(obj);
     if (hintFor !== undefined) {
       const previousSize = previousBytes?.byteLength ?? 0;
       if (previousBytes === undefined && this.stats.hintsPending + 1 > this.options.maxHints) {
@@ -300,6 +310,7 @@ export class ReplicaStore {
       }
       this.stats.hintBytesPending += bytes.byteLength - (previousBytes?.byteLength ?? 0);
     }
+    return bytes;
   }
 
   private forgetHint(owner: NodeId, bytes: number): void {

@@ -152,14 +152,16 @@ export class Replication {
     };
     let incoming;
     try {
-      incoming = decodeObject(bytes);
+      // Values may stay views into the frame: the object only lives for the merge, and what is
+      // stored is bytes (the frame's own when the merge took everything from it).
+      incoming = decodeObject(bytes, { copyValues: false });
     } catch (err) {
       this.malformed(msg);
       return reply({ ok: false, error: errorToWire(err) });
     }
     // A hint delivered to its owner lands in the owner's primary space.
     const target = msg.t === MessageType.HintDelivery ? undefined : (hintFor ?? undefined);
-    this.store.merge(key, incoming, target).then(
+    this.store.merge(key, incoming, target, bytes).then(
       () => reply({ ok: true }),
       (err: unknown) => {
         this.env.logger.warn({ err, key, hintFor: target }, 'replica write failed');
