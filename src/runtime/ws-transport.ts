@@ -145,6 +145,15 @@ interface Peer {
 
 const SEND_OPTIONS = { binary: true, compress: false, fin: true } as const;
 
+/**
+ * Client frames carry an all-zero mask, which ws then skips applying (no per-frame random bytes,
+ * no XOR pass, no copy). RFC 6455 masking protects intermediaries that cache by content from a
+ * hostile browser script; peer links are node-to-node, with no browser and no proxy on the path.
+ */
+function zeroMask(mask: Uint8Array): void {
+  mask.fill(0);
+}
+
 export class WsTransport implements Transport {
   readonly localId: NodeId;
   readonly localAddress: Address;
@@ -385,7 +394,7 @@ export class WsTransport implements Transport {
     let ws: WebSocket;
     try {
       ws = new WebSocket(`ws://${peer.address}${PEER_WS_PATH}`, {
-        perMessageDeflate: false, maxPayload: this.options.maxFrameBytes, followRedirects: false,
+        perMessageDeflate: false, maxPayload: this.options.maxFrameBytes, followRedirects: false, generateMask: zeroMask,
       });
     } catch (e) {
       // ws throws synchronously for an address that makes no URL.
