@@ -1,15 +1,19 @@
 /**
  * `npm run bench:cluster`: redis-benchmark against (a) redis-server, (b) one ringkv node with N=1,
  * (c) a 3-node ringkv ring with N=3 R=2 W=2 — all in one run, side by side, so the ratios hold on
- * a noisy shared machine. Installs redis-tools / redis-server when missing (Debian, as root).
+ * a noisy shared machine — and (d) the Node.js floor (test/bench/resp-floor.ts: a Node TCP server
+ * that only counts commands and answers +OK; what Node's socket path alone costs). Installs
+ * redis-tools / redis-server when missing (Debian, as root).
  *
- *   npm run bench:cluster -- [--reps 3] [--requests 200000] [--clients 50] [--targets redis,single,ring]
+ *   npm run bench:cluster -- [--reps 3] [--requests 200000] [--clients 50] [--targets redis,floor,single,ring]
  *
  * Prints a markdown table: req/s, p50 and p99 per target, mode (plain, -P 16) and test (SET, GET),
- * each ringkv figure also as a ratio of redis-server's. Medians over the repetitions.
+ * each figure also as a ratio of redis-server's, and the servers' CPU time per request (user +
+ * system, from /proc, summed over a ring's processes): the figure least disturbed by other load on
+ * the machine. Medians over the repetitions.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
@@ -17,6 +21,7 @@ import { fileURLToPath } from 'node:url';
 import { freePort } from '../helpers/cluster.js';
 
 const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+const FLOOR = fileURLToPath(new URL('./resp-floor.js', import.meta.url));
 
 interface Args {
   reps: number;
@@ -28,7 +33,7 @@ interface Args {
 }
 
 function parseArgs(argv: readonly string[]): Args {
-  const a: Args = { reps: 3, requests: 200_000, clients: 50, targets: ['redis', 'single', 'ring'], keyspace: 100_000, dataBytes: 100 };
+  const a: Args = { reps: 3, requests: 200_000, clients: 50, targets: ['redis', 'floor', 'single', 'ring'], keyspace: 100_000, dataBytes: 100 };
   for (let i = 0; i < argv.length; i += 2) {
     const v = argv[i + 1] ?? '';
     switch (argv[i]) {
@@ -78,9 +83,45 @@ process.on('SIGINT', () => {
   process.exit(130);
 });
 
+/** Server processes per target, for CPU accounting. */
+const pidsOf = new Map<string, number[]>();
+
+/** CPU time (user + system) of `pids` so far, in microseconds. */
+function cpuMicros(pids: readonly number[]): number {
+  let ticks = 0;
+  for (const pid of pids) {
+    // /proc/<pid>/stat: fields 14 and 15 are utime and stime; the command name (field 2) may hold spaces.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    ticks += Number(fields[11]) + Number(fields[12]);
+  }
+  return (ticks * 1e6) / CLOCK_TICKS;
+}
+
+const CLOCK_TICKS = ((): number => {
+  try {
+    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+  } catch {
+    return 100;
+  }
+})();
+
+async function startFloor(port: number): Promise<void> {
+  const child = spawn(process.execPath, [FLOOR, String(port)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  children.push(child);
+  pidsOf.set('floor', [child.pid!]);
+  await new Promise<void>((resolve, reject) => {
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      if (line === 'ready') resolve();
+    });
+    child.once('exit', (code) => reject(new Error(`resp-floor exited (${code})`)));
+  });
+}
+
 async function startRedis(port: number): Promise<void> {
   const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'no'], { stdio: ['ignore', 'pipe', 'inherit'] });
   children.push(child);
+  pidsOf.set('redis', [child.pid!]);
   await new Promise<void>((resolve, reject) => {
     createInterface({ input: child.stdout! }).on('line', (line) => {
       if (line.includes('Ready to accept connections')) resolve();
@@ -93,12 +134,15 @@ async function startRingkv(nodes: number, nVal: number, r: number, w: number, da
   const ports = await Promise.all(Array.from({ length: nodes }, () => freePort()));
   const respPort = await freePort();
   const addresses = ports.map((p) => `127.0.0.1:${p}`);
+  const pids: number[] = [];
+  pidsOf.set(nodes === 1 ? 'single' : 'ring', pids);
   await Promise.all(ports.map(async (port, i) => {
     const args = [CLI, 'start', '--id', `b${i + 1}`, '--port', String(port), '--seeds', addresses.filter((_, j) => j !== i).join(','),
       '--data-dir', path.join(dataRoot, `b${i + 1}`), '--n-val', String(nVal), '--r', String(r), '--w', String(w),
       '--log-format', 'json', '--log-level', 'warn', ...(i === 0 ? ['--resp-port', String(respPort)] : [])];
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
     children.push(child);
+    pids.push(child.pid!);
     await new Promise<void>((resolve, reject) => {
       child.once('exit', (code) => reject(new Error(`ringkv node exited (${code})`)));
       // With --log-level warn there is no "node started" line: poll /health instead.
@@ -121,19 +165,26 @@ interface Row {
   rps: number;
   p50: number;
   p99: number;
+  /** Server CPU time per request, µs. */
+  cpuUs: number;
 }
 
-function runBenchmark(port: number, a: Args, pipeline: number): Map<string, Row> {
-  const out = execFileSync('redis-benchmark', [
-    '-h', '127.0.0.1', '-p', String(port), '-c', String(a.clients), '-t', 'set,get', '-r', String(a.keyspace),
-    '-d', String(a.dataBytes), '-n', String(a.requests), '-P', String(pipeline), '--csv',
-  ], { encoding: 'utf8', maxBuffer: 16 * 1024 * 1024 });
+/** One redis-benchmark run per test, so each test's server CPU time is its own. */
+function runBenchmark(port: number, pids: readonly number[], a: Args, pipeline: number): Map<string, Row> {
   const rows = new Map<string, Row>();
-  for (const line of out.split('\n')) {
-    const cells = line.split(',').map((c) => c.replace(/"/g, ''));
-    if (cells[0] !== 'SET' && cells[0] !== 'GET') continue;
-    // "test","rps","avg_latency_ms","min_latency_ms","p50_latency_ms","p95_latency_ms","p99_latency_ms","max_latency_ms"
-    rows.set(cells[0], { rps: Number(cells[1]), p50: Number(cells[4]), p99: Number(cells[6]) });
+  for (const test of ['set', 'get']) {
+    const cpuBefore = cpuMicros(pids);
+    const out = execFileSync('redis-benchmark', [
+      '-h', '127.0.0.1', '-p', String(port), '-c', String(a.clients), '-t', test, '-r', String(a.keyspace),
+      '-d', String(a.dataBytes), '-n', String(a.requests), '-P', String(pipeline), '--csv',
+    ], { encoding: 'utf8', maxBuffer: 16 * 1024 * 1024 });
+    const cpuUs = (cpuMicros(pids) - cpuBefore) / a.requests;
+    for (const line of out.split('\n')) {
+      const cells = line.split(',').map((c) => c.replace(/"/g, ''));
+      if (cells[0] !== 'SET' && cells[0] !== 'GET') continue;
+      // "test","rps","avg_latency_ms","min_latency_ms","p50_latency_ms","p95_latency_ms","p99_latency_ms","max_latency_ms"
+      rows.set(cells[0], { rps: Number(cells[1]), p50: Number(cells[4]), p99: Number(cells[6]), cpuUs });
+    }
   }
   return rows;
 }
@@ -155,6 +206,11 @@ async function main(): Promise<void> {
       await startRedis(port);
       ports.set('redis', port);
     }
+    if (a.targets.includes('floor')) {
+      const port = await freePort();
+      await startFloor(port);
+      ports.set('floor', port);
+    }
     if (a.targets.includes('single')) ports.set('single', await startRingkv(1, 1, 1, 1, path.join(dataRoot, 'single')));
     if (a.targets.includes('ring')) ports.set('ring', await startRingkv(3, 3, 2, 2, path.join(dataRoot, 'ring')));
 
@@ -164,7 +220,7 @@ async function main(): Promise<void> {
       for (const pipeline of [1, 16]) {
         for (const [target, port] of ports) {
           process.stderr.write(`rep ${rep + 1}/${a.reps}: ${target} -P ${pipeline}…\n`);
-          for (const [test, row] of runBenchmark(port, a, pipeline)) {
+          for (const [test, row] of runBenchmark(port, pidsOf.get(target) ?? [], a, pipeline)) {
             const key = `${target}|${pipeline}|${test}`;
             samples.set(key, [...(samples.get(key) ?? []), row]);
           }
@@ -174,14 +230,18 @@ async function main(): Promise<void> {
     const med = (key: string): Row | undefined => {
       const rows = samples.get(key);
       if (!rows) return undefined;
-      return { rps: median(rows.map((r) => r.rps)), p50: median(rows.map((r) => r.p50)), p99: median(rows.map((r) => r.p99)) };
+      return {
+        rps: median(rows.map((r) => r.rps)), p50: median(rows.map((r) => r.p50)), p99: median(rows.map((r) => r.p99)), cpuUs: median(rows.map((r) => r.cpuUs)),
+      };
     };
-    const labels: Record<string, string> = { redis: 'redis-server', single: 'ringkv 1 node, N=1', ring: 'ringkv 3 nodes, N=3 R=2 W=2' };
+    const labels: Record<string, string> = {
+      redis: 'redis-server', floor: 'Node.js floor (count, +OK)', single: 'ringkv 1 node, N=1', ring: 'ringkv 3 nodes, N=3 R=2 W=2',
+    };
     const lines = [
       `redis-benchmark -c ${a.clients} -t set,get -r ${a.keyspace} -d ${a.dataBytes} -n ${a.requests}; medians of ${a.reps} runs; ${new Date().toISOString().slice(0, 10)}`,
       '',
-      '| target | mode | test | req/s | vs redis | p50 ms | p99 ms |',
-      '| --- | --- | --- | ---: | ---: | ---: | ---: |',
+      '| target | mode | test | req/s | vs redis | p50 ms | p99 ms | server CPU µs/req |',
+      '| --- | --- | --- | ---: | ---: | ---: | ---: | ---: |',
     ];
     for (const pipeline of [1, 16]) {
       for (const test of ['SET', 'GET']) {
@@ -190,7 +250,7 @@ async function main(): Promise<void> {
           const row = med(`${target}|${pipeline}|${test}`);
           if (!row) continue;
           const ratio = base && target !== 'redis' ? `${(row.rps / base.rps).toFixed(2)}x` : '';
-          lines.push(`| ${labels[target]} | ${pipeline === 1 ? 'plain' : '-P 16'} | ${test} | ${Math.round(row.rps)} | ${ratio} | ${row.p50.toFixed(3)} | ${row.p99.toFixed(3)} |`);
+          lines.push(`| ${labels[target]} | ${pipeline === 1 ? 'plain' : '-P 16'} | ${test} | ${Math.round(row.rps)} | ${ratio} | ${row.p50.toFixed(3)} | ${row.p99.toFixed(3)} | ${row.cpuUs.toFixed(1)} |`);
         }
       }
     }
