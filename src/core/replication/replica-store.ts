@@ -63,7 +63,7 @@ export interface ActorAllocatorOptions {
 export class ActorAllocator {
   private readonly prefix: string;
   private nextEpoch = 1;
-  /** Highest counter minted per actor, oldest first (a bounded memory). */
+  /** Highest counter minted per actor, in order of first mint (a bounded memory). */
   private readonly minted = new Map<string, number>();
   private readonly maxTrackedActors: number;
 
@@ -89,11 +89,15 @@ export class ActorAllocator {
     return undefined;
   }
 
-  /** Records that `actor` minted the dot with `counter`. */
+  /**
+   * Records that `actor` minted the dot with `counter`. The memory is first-in first-out (an
+   * update keeps an actor's place): moving it to the back on every write cost a Map delete and
+   * insert per write. Forgetting an actor early is safe; its key just takes a fresh epoch.
+   */
   recordMint(actor: string, counter: number): void {
-    this.minted.delete(actor);
+    const known = this.minted.size;
     this.minted.set(actor, counter);
-    if (this.minted.size > this.maxTrackedActors) {
+    if (this.minted.size > known && this.minted.size > this.maxTrackedActors) {
       const oldest = this.minted.keys().next();
       if (oldest.done !== true) this.minted.delete(oldest.value);
     }
