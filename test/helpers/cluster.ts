@@ -81,6 +81,7 @@ export class TestCluster {
   readonly specs: NodeSpec[] = [];
   readonly procs = new Map<string, NodeProcess>();
   private readonly root: string;
+  private readonly logListeners = new Set<(id: string, entry: Record<string, unknown>) => void>();
 
   private constructor(private readonly options: ClusterOptions) {
     this.root = mkdtempSync(path.join(tmpdir(), 'ringkv-cluster-'));
@@ -110,6 +111,17 @@ export class TestCluster {
     return s;
   }
 
+  /**
+   * Calls `listener` with every JSON log line a node prints from now on (lines already printed are
+   * in each NodeProcess's `logs`); returns the function that unsubscribes.
+   */
+  onLog(listener: (id: string, entry: Record<string, unknown>) => void): () => void {
+    this.logListeners.add(listener);
+    return () => {
+      this.logListeners.delete(listener);
+    };
+  }
+
   url(id: string): string {
     return `http://${this.spec(id).address}`;
   }
@@ -133,13 +145,16 @@ export class TestCluster {
     await new Promise<void>((resolve, reject) => {
       const lines = createInterface({ input: proc.stdout! });
       lines.on('line', (line) => {
+        let entry: Record<string, unknown>;
         try {
-          const entry = JSON.parse(line) as Record<string, unknown>;
-          node.logs.push(entry);
-          if (entry.msg === 'node started') resolve();
+          entry = JSON.parse(line) as Record<string, unknown>;
         } catch {
           // Not a JSON line (should not happen with --log-format json); keep going.
+          return;
         }
+        node.logs.push(entry);
+        for (const listener of [...this.logListeners]) listener(id, entry);
+        if (entry.msg === 'node started') resolve();
       });
       proc.once('exit', (code, signal) => reject(new Error(`node ${id} exited before starting (${signal ?? code}): ${stderr.join('')}`)));
     });
