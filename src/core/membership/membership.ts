@@ -17,6 +17,9 @@
  *   hears itself suspected at its current version bumps its heartbeat at once.
  * - Graceful leave: leaving → left, announced by gossip and a direct Leave message; a left member
  *   is a tombstone for `leftMemberTtlMs`, so stale gossip cannot resurrect it.
+ * - Change events are emitted once the message (or tick) that caused them is fully merged: a
+ *   listener sees the whole table of a join reply at once, so the node rebuilds its ring (1024
+ *   virtual nodes per member) once per message instead of once per new member.
  *
  * Timing arithmetic for the defaults is in options.ts.
  */
@@ -133,6 +136,11 @@ export class Membership {
   private lastRefutedHeartbeat = -1;
   private highestConflictingGeneration = -1;
   private ringCache: readonly NodeId[] | undefined;
+  /** Changes made by the message or tick being applied, emitted once it is fully merged. */
+  private readonly pendingChanges: MembershipChange[] = [];
+  /** Nesting depth of applyThenEmit. */
+  private applyingDepth = 0;
+  private emitting = false;
 
   constructor(components: MembershipComponents, self: LocalMember, options?: MembershipOptions) {
     assert(self.id.length > 0, 'the local member needs an id');
@@ -287,25 +295,27 @@ export class Membership {
       return true;
     }
     this.counters.messagesReceived++;
-    switch (msg.t) {
-      case MessageType.GossipPush:
-        this.onGossipPush(msg, fromAddress);
-        break;
-      case MessageType.GossipPull:
-        this.onGossipPull(msg, fromAddress);
-        break;
-      case MessageType.JoinRequest:
-        this.onJoinRequest(msg, fromAddress);
-        break;
-      case MessageType.Leave:
-        this.onLeave(msg, fromAddress);
-        break;
-      default:
-        // Ping/PingAck are reserved for SWIM-style probing, which this detector does not need:
-        // heartbeats travel in gossip. They are membership messages, so they are claimed here.
-        this.counters.messagesIgnored++;
-        break;
-    }
+    this.applyThenEmit(() => {
+      switch (msg.t) {
+        case MessageType.GossipPush:
+          this.onGossipPush(msg, fromAddress);
+          break;
+        case MessageType.GossipPull:
+          this.onGossipPull(msg, fromAddress);
+          break;
+        case MessageType.JoinRequest:
+          this.onJoinRequest(msg, fromAddress);
+          break;
+        case MessageType.Leave:
+          this.onLeave(msg, fromAddress);
+          break;
+        default:
+          // Ping/PingAck are reserved for SWIM-style probing, which this detector does not need:
+          // heartbeats travel in gossip. They are membership messages, so they are claimed here.
+          this.counters.messagesIgnored++;
+          break;
+      }
+    });
     return true;
   }
 
@@ -563,6 +573,10 @@ export class Membership {
     this.gossipTimer = undefined;
     if (this.phase !== 'running') return;
     this.gossipTimer = this.env.timers.setTimer(this.options.gossipIntervalMs, () => this.onGossipTick());
+    this.applyThenEmit(() => this.gossipTick());
+  }
+
+  private gossipTick(): void {
     this.counters.gossipRounds++;
     const now = this.env.clock.now();
     let stopAfterRound = false;
@@ -749,16 +763,43 @@ export class Membership {
   // ---------------------------------------------------------------------------------------------
   // Events and views
 
+  /**
+   * Runs `apply` (the handling of one message or tick), then emits the changes it made, in order,
+   * each with the member as it was at the change.
+   */
+  private applyThenEmit(apply: () => void): void {
+    this.applyingDepth++;
+    try {
+      apply();
+    } finally {
+      this.applyingDepth--;
+      if (this.applyingDepth === 0) this.emitPending();
+    }
+  }
+
   private emit(kind: MembershipChangeKind, entry: Entry): void {
     if (this.listeners.size === 0) return;
-    const change: MembershipChange = { kind, member: this.viewOf(entry, this.env.clock.now()) };
-    for (const listener of [...this.listeners]) {
-      try {
-        listener(change);
-      } catch (error) {
-        // A listener's bug must not stop gossip half-way through a merge.
-        this.log.error({ err: error, kind, id: entry.id }, 'membership listener threw');
+    this.pendingChanges.push({ kind, member: this.viewOf(entry, this.env.clock.now()) });
+    if (this.applyingDepth === 0) this.emitPending();
+  }
+
+  private emitPending(): void {
+    // A listener that causes changes (say, by calling leave()) has them queued behind the current ones.
+    if (this.emitting) return;
+    this.emitting = true;
+    try {
+      for (let change = this.pendingChanges.shift(); change !== undefined; change = this.pendingChanges.shift()) {
+        for (const listener of [...this.listeners]) {
+          try {
+            listener(change);
+          } catch (error) {
+            // A listener's bug must not stop the others, nor gossip.
+            this.log.error({ err: error, kind: change.kind, id: change.member.id }, 'membership listener threw');
+          }
+        }
       }
+    } finally {
+      this.emitting = false;
     }
   }
 
