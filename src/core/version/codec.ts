@@ -1,8 +1,9 @@
 /**
  * Binary form of stored objects (disk records, replica messages) and the opaque context string
  * clients carry between a read and a write. Both are on every request's hot path, so they are
- * plain CBOR arrays (no maps, no tags, no records) encoded by one reused cbor-x encoder, and
- * decoding validates the shape in one pass without building intermediate objects.
+ * plain CBOR arrays (no maps, no tags, no records), written and read by hand (cbor-subset.ts):
+ * the bytes are those cbor-x writes, and input the hand-written reader does not take (other
+ * encoders' forms, corrupt data) goes to cbor-x, whose result is then validated as before.
  *
  * Object format, version 1: a CBOR array `[1, clock, siblings]`, so byte 0 is 0x83 (array of 3)
  * and byte 1 is the format version; a decoder reads the version before decoding anything. Any
@@ -14,12 +15,13 @@
  *
  * Context format, version 1: URL-safe base64 (no padding) of the CBOR array `[1, clock]`.
  */
-import { Decoder, Encoder, type Options } from 'cbor-x';
+import { Decoder, type Options } from 'cbor-x';
 import { ErrorCode, InvalidConfigError, InvalidContextError, RingkvError } from '../../errors.js';
 import { assert } from '../assert.js';
 import type { KvObject, Sibling } from './object.js';
 import { compareDots } from './object.js';
-import { clockProblem, covers, type VClock } from './vclock.js';
+import { allocateBytes, CborReader, CborWriter, headLength, numberLength, utf8Length } from './cbor-subset.js';
+import { clockProblem, covers, type VClock, type VClockEntry } from './vclock.js';
 
 /** Format version of encoded objects (byte 1 of the encoding). */
 export const OBJECT_FORMAT_VERSION = 1;
@@ -74,7 +76,6 @@ export const DEFAULT_MAX_NODE_ID_CHARS = 128;
 export const DEFAULT_MAX_COUNTER = 2 ** 48;
 export const DEFAULT_MAX_CONTEXT_CHARS = 65_536;
 
-const encoder = new Encoder({ useRecords: false, tagUint8Array: false, mapsAsObjects: true });
 // int64AsNumber (decode 64-bit integers from other encoders as numbers, not BigInt) is a cbor-x
 // option its type declarations do not list, hence the widened type.
 const decoderOptions: Options & { readonly int64AsNumber: boolean } = { useRecords: false, mapsAsObjects: true, int64AsNumber: true };
@@ -97,19 +98,71 @@ function decodeLimits(options: VersionDecodeOptions): { maxNodeIdChars: number; 
 
 const DEFAULT_LIMITS = decodeLimits({});
 
-function siblingTuple(s: Sibling): unknown[] {
-  const tuple: unknown[] = [s.value, s.dot[0], s.dot[1], s.writtenAtMs];
-  const sameNode = s.node === s.dot[0];
-  if (s.expiresAtMs !== undefined || !sameNode) tuple.push(s.expiresAtMs ?? null);
-  if (!sameNode) tuple.push(s.node);
-  return tuple;
+function clockLength(clock: VClock): number {
+  let n = headLength(clock.length);
+  for (const [nodeId, counter, lastUpdatedMs] of clock) {
+    const idBytes = utf8Length(nodeId);
+    n += 1 + headLength(idBytes) + idBytes + numberLength(counter) + numberLength(lastUpdatedMs);
+  }
+  return n;
 }
 
-/** Encodes an object to bytes (see the module comment for the format). */
+function writeClock(w: CborWriter, clock: VClock): void {
+  w.arrayHead(clock.length);
+  for (const [nodeId, counter, lastUpdatedMs] of clock) {
+    w.arrayHead(3);
+    w.text(nodeId, utf8Length(nodeId));
+    w.number(counter);
+    w.number(lastUpdatedMs);
+  }
+}
+
+/** Elements of a sibling's tuple: 4, then expiresAtMs when it expires or has another coordinator, then that coordinator. */
+function siblingArity(s: Sibling): number {
+  return s.node !== s.dot[0] ? 6 : s.expiresAtMs !== undefined ? 5 : 4;
+}
+
+function siblingLength(s: Sibling): number {
+  const arity = siblingArity(s);
+  const dotBytes = utf8Length(s.dot[0]);
+  let n = 1 + (s.value === null ? 1 : headLength(s.value.byteLength) + s.value.byteLength) +
+    headLength(dotBytes) + dotBytes + numberLength(s.dot[1]) + numberLength(s.writtenAtMs);
+  if (arity >= 5) n += s.expiresAtMs === undefined ? 1 : numberLength(s.expiresAtMs);
+  if (arity === 6) {
+    const nodeBytes = utf8Length(s.node);
+    n += headLength(nodeBytes) + nodeBytes;
+  }
+  return n;
+}
+
+function writeSibling(w: CborWriter, s: Sibling): void {
+  const arity = siblingArity(s);
+  w.arrayHead(arity);
+  if (s.value === null) w.null();
+  else w.bytes(s.value);
+  w.text(s.dot[0], utf8Length(s.dot[0]));
+  w.number(s.dot[1]);
+  w.number(s.writtenAtMs);
+  if (arity >= 5) {
+    if (s.expiresAtMs === undefined) w.null();
+    else w.number(s.expiresAtMs);
+  }
+  if (arity === 6) w.text(s.node, utf8Length(s.node));
+}
+
+/** Encodes an object to bytes (see the module comment for the format): a plain Uint8Array that no other encoding overlaps. */
 export function encodeObject(obj: KvObject): Uint8Array {
-  const siblings = new Array<unknown>(obj.siblings.length);
-  for (let i = 0; i < obj.siblings.length; i++) siblings[i] = siblingTuple(obj.siblings[i]!);
-  const bytes: Uint8Array = encoder.encode([OBJECT_FORMAT_VERSION, obj.clock, siblings]);
+  const siblings = obj.siblings;
+  let size = 2 + clockLength(obj.clock) + headLength(siblings.length);
+  for (const s of siblings) size += siblingLength(s);
+  const w = new CborWriter(allocateBytes(size));
+  w.arrayHead(3);
+  w.number(OBJECT_FORMAT_VERSION);
+  writeClock(w, obj.clock);
+  w.arrayHead(siblings.length);
+  for (const s of siblings) writeSibling(w, s);
+  assert(w.pos === size, 'the object filled exactly the size computed for it');
+  const bytes = w.out;
   assert(bytes[0] === 0x83, 'an encoded object is a CBOR array of 3');
   assert(bytes[1] === OBJECT_FORMAT_VERSION, 'byte 1 is the format version');
   return bytes;
@@ -118,25 +171,33 @@ export function encodeObject(obj: KvObject): Uint8Array {
 function siblingFrom(value: unknown, index: number, maxNodeIdChars: number, maxCounter: number): Sibling | string {
   if (!Array.isArray(value) || value.length < 4 || value.length > 6) return `sibling ${index} is not a 4 to 6 element array`;
   const [bytes, dotNode, dotCounter, writtenAtMs, expiresAtMs, node] = value as unknown[];
+  return siblingFromFields(value.length, bytes, dotNode, dotCounter, writtenAtMs, expiresAtMs, node, index, maxNodeIdChars, maxCounter);
+}
+
+/** A sibling from the elements of its tuple of `arity` elements, or why they do not make one. */
+function siblingFromFields(
+  arity: number, bytes: unknown, dotNode: unknown, dotCounter: unknown, writtenAtMs: unknown, expiresAtMs: unknown, node: unknown,
+  index: number, maxNodeIdChars: number, maxCounter: number,
+): Sibling | string {
   if (bytes !== null && !(bytes instanceof Uint8Array)) return `sibling ${index} value is neither bytes nor null`;
   if (typeof dotNode !== 'string' || dotNode.length === 0 || dotNode.length > maxNodeIdChars) return `sibling ${index} has a bad dot node id`;
   if (typeof dotCounter !== 'number' || !Number.isSafeInteger(dotCounter) || dotCounter < 1 || dotCounter > maxCounter) {
     return `sibling ${index} has a bad dot counter`;
   }
   if (typeof writtenAtMs !== 'number' || !Number.isFinite(writtenAtMs)) return `sibling ${index} has a bad writtenAtMs`;
-  if (value.length >= 5 && expiresAtMs !== null && (typeof expiresAtMs !== 'number' || !Number.isFinite(expiresAtMs))) {
+  if (arity >= 5 && expiresAtMs !== null && (typeof expiresAtMs !== 'number' || !Number.isFinite(expiresAtMs))) {
     return `sibling ${index} has a bad expiresAtMs`;
   }
-  if (value.length === 6) {
+  if (arity === 6) {
     if (typeof node !== 'string' || node.length === 0 || node.length > maxNodeIdChars) return `sibling ${index} has a bad node id`;
     if (node === dotNode) return `sibling ${index} repeats its dot's node id`;
   }
-  if (value.length === 5 && expiresAtMs === null) return `sibling ${index} has a redundant null expiresAtMs`;
+  if (arity === 5 && expiresAtMs === null) return `sibling ${index} has a redundant null expiresAtMs`;
   const sibling: { value: Uint8Array | null; dot: readonly [string, number]; writtenAtMs: number; node: string; expiresAtMs?: number } = {
     value: bytes as Uint8Array | null,
     dot: [dotNode, dotCounter],
     writtenAtMs,
-    node: value.length === 6 ? (node as string) : dotNode,
+    node: arity === 6 ? (node as string) : dotNode,
   };
   if (typeof expiresAtMs === 'number') sibling.expiresAtMs = expiresAtMs;
   return sibling;
@@ -170,6 +231,64 @@ export function decodeObject(bytes: Uint8Array, options: DecodeObjectOptions = {
   const source = options.copyValues === false
     ? new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength)
     : copyBytes(bytes);
+  return readObject(source, maxNodeIdChars, maxCounter) ?? decodeObjectWithCborX(source, maxNodeIdChars, maxCounter);
+}
+
+/** A valid clock read by hand, or undefined (see readObject). */
+function readClock(r: CborReader, maxNodeIdChars: number, maxCounter: number): VClock | undefined {
+  // Every entry and sibling takes at least one byte: a larger count is corrupt (cbor-x reports it).
+  const entries = r.arrayHead();
+  if (entries < 0 || entries > r.src.length) return undefined;
+  const clock = new Array<VClockEntry>(entries);
+  for (let i = 0; i < entries; i++) {
+    if (r.arrayHead() !== 3) return undefined;
+    const nodeId = r.asciiText();
+    if (nodeId === undefined) return undefined;
+    const counter = r.number();
+    if (counter === undefined) return undefined;
+    const lastUpdatedMs = r.number();
+    if (lastUpdatedMs === undefined) return undefined;
+    clock[i] = [nodeId, counter, lastUpdatedMs];
+  }
+  return clockProblem(clock, { maxNodeIdChars, maxCounter }) === undefined ? clock : undefined;
+}
+
+/**
+ * The object in `source` read by hand, or undefined when it is not in the canonical form
+ * `encodeObject` writes or is not a valid object: cbor-x then decodes it, which gives the same
+ * result for valid input in other forms and the precise error for invalid input.
+ */
+function readObject(source: Uint8Array, maxNodeIdChars: number, maxCounter: number): KvObject | undefined {
+  const r = new CborReader(source);
+  if (r.arrayHead() !== 3 || r.number() !== OBJECT_FORMAT_VERSION) return undefined;
+  const clock = readClock(r, maxNodeIdChars, maxCounter);
+  if (clock === undefined) return undefined;
+  const count = r.arrayHead();
+  if (count < 0 || count > source.length) return undefined;
+  const siblings = new Array<Sibling>(count);
+  for (let i = 0; i < count; i++) {
+    const arity = r.arrayHead();
+    if (arity < 4 || arity > 6) return undefined;
+    const value = r.isNull() ? null : r.bytes();
+    const dotNode = r.asciiText();
+    const dotCounter = r.number();
+    const writtenAtMs = r.number();
+    const expiresAtMs = arity >= 5 && !r.isNull() ? r.number() : null;
+    const node = arity === 6 ? r.asciiText() : undefined;
+    const sibling = siblingFromFields(arity, value, dotNode, dotCounter, writtenAtMs, expiresAtMs, node, i, maxNodeIdChars, maxCounter);
+    if (typeof sibling === 'string' || !covers(clock, sibling.dot)) return undefined;
+    if (i > 0 && compareDots(siblings[i - 1]!.dot, sibling.dot) >= 0) return undefined;
+    siblings[i] = sibling;
+  }
+  if (!r.atEnd) return undefined;
+  return { clock, siblings };
+}
+
+/**
+ * Decodes with cbor-x and then checks the shape: the path for input the hand-written reader does
+ * not take, exported so tests can check that both paths agree. `source` must be a plain Uint8Array.
+ */
+export function decodeObjectWithCborX(source: Uint8Array, maxNodeIdChars = DEFAULT_MAX_NODE_ID_CHARS, maxCounter = DEFAULT_MAX_COUNTER): KvObject {
   let decoded: unknown;
   try {
     decoded = decoder.decode(source);
@@ -198,8 +317,21 @@ export function decodeObject(bytes: Uint8Array, options: DecodeObjectOptions = {
 
 /** Encodes a clock as an opaque, URL-safe context string for clients. */
 export function encodeContext(clock: VClock): string {
-  const bytes: Uint8Array = encoder.encode([CONTEXT_FORMAT_VERSION, clock]);
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64url');
+  const size = 2 + clockLength(clock);
+  const w = new CborWriter(allocateBytes(size));
+  w.arrayHead(2);
+  w.number(CONTEXT_FORMAT_VERSION);
+  writeClock(w, clock);
+  assert(w.pos === size, 'the context filled exactly the size computed for it');
+  return Buffer.from(w.out.buffer, w.out.byteOffset, size).toString('base64url');
+}
+
+/** The clock of a context in the canonical form encodeContext writes, or undefined (cbor-x then decodes it). */
+function readContext(bytes: Uint8Array, limits: { maxNodeIdChars: number; maxCounter: number }): VClock | undefined {
+  const r = new CborReader(bytes);
+  if (r.arrayHead() !== 2 || r.number() !== CONTEXT_FORMAT_VERSION) return undefined;
+  const clock = readClock(r, limits.maxNodeIdChars, limits.maxCounter);
+  return clock !== undefined && r.atEnd ? clock : undefined;
 }
 
 const BASE64URL = /^[A-Za-z0-9_-]+$/;
@@ -216,9 +348,12 @@ export function decodeContext(s: string, options: DecodeContextOptions = {}): VC
   if (s.length > maxChars) throw new InvalidContextError(`the context is ${s.length} characters, the limit is ${maxChars}`);
   if (!BASE64URL.test(s) || s.length % 4 === 1) throw new InvalidContextError('the context is not URL-safe base64');
 
+  const bytes = Buffer.from(s, 'base64url');
+  const fast = readContext(bytes, limits);
+  if (fast !== undefined) return fast;
   let decoded: unknown;
   try {
-    decoded = decoder.decode(Buffer.from(s, 'base64url'));
+    decoded = decoder.decode(bytes);
   } catch {
     throw new InvalidContextError('the context does not decode');
   }
