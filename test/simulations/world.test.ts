@@ -57,6 +57,27 @@ describe('virtual time', () => {
     await scheduler.run(10);
     expect(seen).toEqual([['chain', 1], ['next', 2]]);
   });
+
+  test('a long run still lets the host process\'s event loop turn', async () => {
+    // Shows that events are not one event-loop turn each, yet a run never starves the test runner's timers and I/O.
+    const scheduler = new Scheduler(0, (err) => {
+      throw err;
+    });
+    const owner = new EventOwner('o');
+    let left = 5000;
+    const step = (): void => {
+      if (--left > 0) scheduler.schedule(0, owner, 'x', step);
+    };
+    scheduler.schedule(0, owner, 'x', step);
+    let firedAtTurn = -1;
+    setImmediate(() => {
+      firedAtTurn = scheduler.firedEvents;
+    });
+    await scheduler.run(10);
+    expect(scheduler.firedEvents).toBe(5000);
+    expect(firedAtTurn).toBeGreaterThan(0);
+    expect(firedAtTurn).toBeLessThan(5000);
+  });
 });
 
 describe('latency models', () => {
