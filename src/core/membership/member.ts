@@ -6,7 +6,9 @@ import type { Address, NodeId } from '../wire.js';
 
 /**
  * A member's state.
- * - `joining`: started and announced itself, but has not yet heard back from the cluster.
+ * - `joining`: started and announced itself, but has not yet heard back from the cluster. A node's
+ *   own state only: a joining node sends nothing but JoinRequests, and the node receiving one
+ *   records the sender `alive` (membership.ts). A `joining` record from elsewhere is still merged.
  * - `alive`: its heartbeat keeps advancing.
  * - `suspect`: some node's failure detector stopped hearing its heartbeat; refutable.
  * - `dead`: suspected for `suspicionTimeoutMs` without refutation. Stays in the ring (Dynamo).

@@ -17,6 +17,14 @@
  *   hears itself suspected at its current version bumps its heartbeat at once.
  * - Graceful leave: leaving → left, announced by gossip and a direct Leave message; a left member
  *   is a tombstone for `leftMemberTtlMs`, so stale gossip cannot resurrect it.
+ * - Join (as memberlist's, where a joiner is alive from the start and its first push-pull with a
+ *   seed makes it known): a starting node is `joining` only in its own table, and while joining it
+ *   sends nothing but JoinRequests. The seed that receives one records the sender `alive` at once
+ *   (the request is evidence of life; `alive` outranks `joining` at the same version, so nothing
+ *   else has to change) and answers with its whole table; that answer ends the joiner's `joining`,
+ *   and the joiner then pushes its table to every member it learned of. So no member waits a
+ *   gossip interval, or even a hop, to call a new node alive, and no one ever sees a node go from
+ *   alive back to joining because a push it sent while joining arrived late.
  * - Change events are emitted once the message (or tick) that caused them is fully merged: a
  *   listener sees the whole table of a join reply at once, so the node rebuilds its ring (1024
  *   virtual nodes per member) once per message instead of once per new member.
@@ -361,7 +369,11 @@ export class Membership {
       this.dropMalformed(msg, fromAddress, parsed.reason);
       return;
     }
-    this.mergeRecord(parsed.value.member, this.env.clock.now());
+    const joiner = parsed.value.member;
+    // The request is evidence that the joiner runs and reaches us: record it alive at the version
+    // it sent, now, rather than a hop later when its own `alive` record arrives. The joiner's next
+    // version (alive, once it reads our answer) supersedes this one as usual.
+    this.mergeRecord(joiner.state === 'joining' ? { ...joiner, state: 'alive' } : joiner, this.env.clock.now());
     this.markContact();
     // The joiner knows nobody yet: answer with the whole table (bounded).
     const body: GossipPullBody = { members: this.bounded(this.allRecords()) };
@@ -650,6 +662,8 @@ export class Membership {
    * One push-pull round: `gossipFanout` random live peers; on regular rounds also, Cassandra-style,
    * one dead member with probability dead / (live + 1) and one seed when no chosen peer was a seed,
    * always while fewer live peers than seeds are known, else with probability seeds / known.
+   * A joining node sends a JoinRequest instead of each push (see the header: no one is told
+   * `joining`); while it knows nobody, that is one seed per round.
    */
   private gossipRound(eager: boolean): void {
     this.lastRoundAtMs = this.env.clock.now();
@@ -661,15 +675,19 @@ export class Membership {
       if (entry.state === 'dead') dead.push(entry);
       else if (entry.state !== 'left') live.push(entry);
     }
-    const body: GossipPushBody = { members: this.bounded(this.allRecords()) };
+    const body: GossipPushBody | undefined = this.self.state === 'joining' ? undefined : { members: this.bounded(this.allRecords()) };
+    const contact = (address: Address): void => {
+      if (body === undefined) this.sendJoinRequest(address);
+      else this.push(address, body);
+    };
     const targets = this.sample(live, this.options.gossipFanout);
-    for (const target of targets) this.push(target.address, body);
+    for (const target of targets) contact(target.address);
     if (eager) return;
     if (dead.length > 0 && this.env.random.next() < dead.length / (live.length + 1)) {
       const target = dead[this.env.random.int(dead.length)];
       assert(target !== undefined);
       this.counters.deadGossipSent++;
-      this.push(target.address, body);
+      contact(target.address);
     }
     if (this.seeds.length > 0) {
       const seedSet = new Set(this.seeds);
@@ -679,12 +697,13 @@ export class Membership {
         const seed = this.seeds[this.env.random.int(this.seeds.length)];
         assert(seed !== undefined);
         this.counters.seedGossipSent++;
-        this.push(seed, body);
+        contact(seed);
       }
     }
   }
 
   private push(address: Address, body: GossipPushBody): void {
+    assert(this.self.state !== 'joining', 'a joining node sends only JoinRequests');
     this.send(address, MessageType.GossipPush, this.newRequestId(), body);
   }
 
@@ -717,6 +736,7 @@ export class Membership {
   private reply(request: Envelope, fromAddress: Address | undefined, body: GossipPullBody): void {
     // The sender's advertised address (from its own record) beats the connection's address, which
     // for an inbound socket may be an ephemeral port.
+    assert(this.self.state !== 'joining', 'a node answers only after its own joining ended');
     const address = this.table.get(request.from)?.address ?? fromAddress;
     if (address === undefined) {
       this.log.debug({ from: request.from }, 'cannot answer: the sender\'s address is unknown');

@@ -6,8 +6,9 @@
  * Exchange (push-pull, like Cassandra's SYN/ACK without the third leg):
  * - GossipPush {members}: the sender's table (self first), rid ≠ 0.
  * - GossipPull {members}: the reply, same rid: records the pusher had older or did not send.
- * - JoinRequest {member}: the joiner's own record, sent to seeds; answered by a GossipPull
- *   with the seed's table.
+ * - JoinRequest {member}: the joiner's own record (state joining), sent to seeds at start and,
+ *   while joining, instead of each push; the receiver records the joiner alive at that version and
+ *   answers with a GossipPull carrying its table.
  * - Leave {member}: the leaver's own record in state leaving or left, sent to every known member.
  */
 import { MEMBER_STATES, type MemberRecord, type MemberState } from './member.js';

@@ -1,22 +1,12 @@
 import { describe, expect, test } from 'vitest';
 import type { MemberRecord } from '../../../src/core/membership/member.js';
-import { MessageType, PROTOCOL_VERSION, type NodeId } from '../../../src/core/wire.js';
-import { Cluster, type ClusterOptions } from './harness.js';
-
-/** Starts `count` nodes seeded by n1 and runs until they converge, then two more seconds. */
-function convergedCluster(count: number, options: ClusterOptions): { cluster: Cluster; ids: NodeId[] } {
-  const cluster = new Cluster(options);
-  const ids = Cluster.ids(count);
-  cluster.startAll(ids);
-  expect(cluster.advanceUntil(() => cluster.converged(ids), 5_000)).toBeDefined();
-  cluster.advance(2_000);
-  return { cluster, ids };
-}
+import { MessageType, PROTOCOL_VERSION } from '../../../src/core/wire.js';
+import { Cluster } from './harness.js';
 
 describe('change events', () => {
   test('come once the whole message is merged: a joiner hears of every member with the table complete', () => {
     // Shows listeners see a consistent table, so a listener that rebuilds the ring does it once per message.
-    const { cluster, ids } = convergedCluster(6, { seed: 25 });
+    const { cluster, ids } = Cluster.startConverged(6, { seed: 25 }, 2_000);
     const joiner = cluster.add('n7');
     const m = joiner.membership;
     const seenOnEvent: Array<{ ring: number; self: string | undefined }> = [];

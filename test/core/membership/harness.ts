@@ -196,6 +196,19 @@ export class Cluster {
     node.crashed = false;
   }
 
+  /**
+   * A cluster of `count` nodes n1..nCount seeded by n1, run until they all see each other alive and
+   * then `settleMs` more; throws when they do not converge within 5 s of virtual time.
+   */
+  static startConverged(count: number, options: ClusterOptions = {}, settleMs = 0): { cluster: Cluster; ids: NodeId[] } {
+    const cluster = new Cluster(options);
+    const ids = Cluster.ids(count);
+    cluster.startAll(ids);
+    if (cluster.advanceUntil(() => cluster.converged(ids), 5_000) === undefined) throw new Error(`${count} nodes did not converge within 5 s`);
+    cluster.advance(settleMs);
+    return { cluster, ids };
+  }
+
   /** Adds and starts nodes; every node gets `seeds` (default: the first node's address). */
   startAll(ids: readonly NodeId[], seeds: readonly Address[] = [Cluster.addressOf(ids[0] ?? 'n1')]): void {
     for (const id of ids) if (!this.nodes.has(id)) this.add(id);
