@@ -12,6 +12,12 @@ import { MessageType, PROTOCOL_VERSION } from '../../src/core/wire.js';
 /** The documented bound for marking a kill -9'd node dead at default settings (src/core/membership/options.ts), plus slack for a loaded CI machine. */
 const DEAD_WITHIN_MS = 3000 + 2000;
 
+/** The membership log lines of node `id` in which it first heard of another member ("member joined" or "member restarted"). */
+function learnedOf(cluster: TestCluster, id: string): Array<Record<string, unknown>> {
+  const logs = cluster.procs.get(id)?.logs ?? [];
+  return logs.filter((l) => l.component === 'membership' && (l.msg === 'member joined' || l.msg === 'member restarted'));
+}
+
 describe('membership across 5 real processes', () => {
   let cluster: TestCluster;
 
@@ -28,6 +34,12 @@ describe('membership across 5 real processes', () => {
     await cluster.waitConverged();
     const ring = await cluster.json<{ nodes: number }>('n1', '/cluster/ring');
     expect(ring.nodes).toBe(5);
+    // A starting node is joining in its own table only: every node first heard of every other as alive.
+    for (const id of cluster.specs.map((s) => s.id)) {
+      const learned = learnedOf(cluster, id);
+      expect(learned.map((l) => l.id).sort()).toEqual(cluster.specs.map((s) => s.id).filter((x) => x !== id).sort());
+      for (const line of learned) expect(line.state).toBe('alive');
+    }
   });
 
   it('marks a kill -9 node dead within the documented bound, and alive again with a newer generation after restart', async () => {
@@ -54,6 +66,11 @@ describe('membership across 5 real processes', () => {
     const after = (await cluster.members('n1')).find((m) => m.id === 'n5');
     expect(after?.state).toBe('alive');
     expect(after!.generation).toBeGreaterThan(before!.generation);
+    // Every survivor took the new generation straight from dead to alive.
+    for (const id of survivors) {
+      const restarted = learnedOf(cluster, id).filter((l) => l.id === 'n5' && l.msg === 'member restarted');
+      expect(restarted.map((l) => `${String(l.previous)}→${String(l.state)}`)).toEqual(['dead→alive']);
+    }
   });
 
   it('a graceful leave removes the node from every ring', async () => {
