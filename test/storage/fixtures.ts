@@ -6,9 +6,13 @@ import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
-/** Path of a built fixture; throws a clear message when the build is missing. */
+/**
+ * Path of a built fixture; throws a clear message when the build is missing. RINGKV_TEST_DIST
+ * names another build output directory (a private `tsc --outDir`) instead of dist/.
+ */
 export function fixturePath(name: string): string {
-  const file = path.join(root, 'dist', 'test', 'fixtures', `${name}.js`);
+  const dist = process.env.RINGKV_TEST_DIST ?? path.join(root, 'dist');
+  const file = path.join(path.resolve(root, dist), 'test', 'fixtures', `${name}.js`);
   if (!existsSync(file)) throw new Error(`${file} is missing: run npm run build`);
   return file;
 }

@@ -46,6 +46,28 @@ describe('log engine', () => {
     await engine.close();
   });
 
+  it('writes the next group while a group fsync runs, and acknowledges nothing once an fsync failed', async () => {
+    // Shows the pipelined group commit under fsync=always: 16 queued writes go out as two groups
+    // with two fsyncs in flight; when the first fails, the second group is rejected too even though
+    // its own fsync then succeeds (the kernel reports a writeback error to one fsync only).
+    const engine = await LogEngine.open({ dir: await dirs.make(), clock: new FakeClock(), fsync: 'always', preallocateBytes: 0, compactionCheckIntervalMs: 0 });
+    await engine.put('before', bytes('ok'));
+    const fh = (engine as unknown as { active: { fh: { datasync(): Promise<void> } } }).active.fh;
+    const pending: { resolve(): void; reject(e: Error): void }[] = [];
+    fh.datasync = () => new Promise<void>((resolve, reject) => pending.push({ resolve, reject }));
+    const results = Promise.allSettled(Array.from({ length: 16 }, (_, i) => engine.put(`k${i}`, bytes(`v${i}`))));
+    await expect.poll(() => pending.length).toBe(2);
+    expect(engine.stats().groupCommits).toBe(3); // 'before', then both halves written before either fsync ended
+    pending[0]!.reject(Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' }));
+    pending[1]!.resolve();
+    const settled = await results;
+    expect(settled.map((r) => r.status)).toEqual(Array.from({ length: 16 }, () => 'rejected'));
+    expect(settled[15]).toMatchObject({ reason: { code: ErrorCode.STORAGE_IO } });
+    await expect(engine.put('after', bytes('v'))).rejects.toMatchObject({ code: ErrorCode.STORAGE_IO });
+    expect(text((await engine.get('before'))?.value)).toBe('ok');
+    await engine.close();
+  });
+
   it('fsyncs on the interval timer under fsync=interval, and only when something was written', async () => {
     // Shows the interval policy: writes resolve without an fsync, the timer fsyncs dirty data.
     const timers = manualTimers();

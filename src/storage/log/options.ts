@@ -85,6 +85,30 @@ export interface LogEngineOptions extends StorageLimits {
    * stalls.
    */
   readonly maxQueuedWriteBytes?: number | undefined;
+  /**
+   * Under fsync=always, the active segment is zero-filled (and fdatasynced) this far ahead of its
+   * last record, in the background. Default 4 MiB under `always`, 0 (off) otherwise; 0 disables it.
+   *
+   * Why: an fdatasync after a write that grows the file must also commit the new file size (a
+   * journal commit on ext4); after a write over blocks already written it flushes data only. On
+   * the benchmark machine that made one fdatasync ~40% cheaper, and under fsync=always every write
+   * waits for one. The cost: the zeros are written once more (each byte reaches the disk twice)
+   * and the fdatasync of the zeros competes with the writes' own for a moment every
+   * preallocateBytes. RocksDB preallocates its WAL (and recycles WAL files) for the same reason.
+   *
+   * The trade-off in recovery: a crash leaves the newest segment with a tail of zeros, which
+   * recovery must tell apart from damage. It treats as the end of the records (cut off, logged)
+   * only zeros up to the end of the file, or a last record whose end is zeros up to the end of the
+   * file (a write the crash cut short). A zeroed record header followed by anything but zeros, and
+   * any damaged record followed by non-zero bytes, is corruption and goes to the recovery mode.
+   * Sealed segments and a segment closed cleanly are cut to their last record, so only the
+   * newest segment after a crash ever has a zero tail. One consequence: after a power loss (not
+   * a process crash), the OS may have written pages of an unacknowledged write out of order,
+   * leaving zeros before data; recovery cannot tell that from acknowledged data lost, so it
+   * applies the recovery mode (the default `fail` refuses to open; `truncate` quarantines the
+   * tail) rather than silently drop anything.
+   */
+  readonly preallocateBytes?: number | undefined;
   /** Most bytes one group commit writes (and fsyncs) at once. Default 4 MiB. */
   readonly maxGroupCommitBytes?: number | undefined;
   /** Most ops in one batch. Default 10 000. */
@@ -113,6 +137,7 @@ export interface ResolvedLogOptions {
   readonly recovery: RecoveryMode;
   readonly maxQueuedWriteBytes: number;
   readonly maxGroupCommitBytes: number;
+  readonly preallocateBytes: number;
   readonly maxBatchOps: number;
   readonly maxBatchBytes: number;
   readonly maxIndexKeys: number;
@@ -129,6 +154,7 @@ export const DEFAULT_COMPACTION_DEAD_RATIO = 0.5;
 export const DEFAULT_COMPACTION_CHECK_INTERVAL_MS = 60_000;
 export const DEFAULT_MAX_QUEUED_WRITE_BYTES = 64 * 1024 * 1024;
 export const DEFAULT_MAX_GROUP_COMMIT_BYTES = 4 * 1024 * 1024;
+export const DEFAULT_PREALLOCATE_BYTES = 4 * 1024 * 1024;
 export const DEFAULT_MAX_INDEX_KEYS = 16_000_000;
 const MAX_SEGMENT_BYTES_LIMIT = 2 ** 31;
 const MAX_VALUE_BYTES_LIMIT = 2 ** 30;
@@ -170,6 +196,7 @@ export function resolveLogOptions(o: LogEngineOptions): ResolvedLogOptions {
     recovery,
     maxQueuedWriteBytes: positiveInt('maxQueuedWriteBytes', o.maxQueuedWriteBytes ?? DEFAULT_MAX_QUEUED_WRITE_BYTES),
     maxGroupCommitBytes: positiveInt('maxGroupCommitBytes', o.maxGroupCommitBytes ?? DEFAULT_MAX_GROUP_COMMIT_BYTES),
+    preallocateBytes: nonNegativeInt('preallocateBytes', o.preallocateBytes ?? (fsync === 'always' ? DEFAULT_PREALLOCATE_BYTES : 0)),
     maxBatchOps: positiveInt('maxBatchOps', o.maxBatchOps ?? 10_000),
     maxBatchBytes: positiveInt('maxBatchBytes', o.maxBatchBytes ?? 64 * 1024 * 1024, MAX_VALUE_BYTES_LIMIT),
     maxIndexKeys: positiveInt('maxIndexKeys', o.maxIndexKeys ?? DEFAULT_MAX_INDEX_KEYS, 2 ** 30),

@@ -4,6 +4,10 @@
  *
  * - A torn tail of the newest segment (partial record, zero-filled tail, or a batch whose last
  *   record never made it) is cut off and logged: the normal result of a crash during a write.
+ *   Under fsync=always the newest segment is preallocated (zero-filled ahead of its records), so
+ *   after a crash zeros follow its records: they end the records only when nothing but zeros
+ *   follows, and a damaged last record counts as a write cut short only when its end is zeros
+ *   (scan.ts; the trade-off is in LogEngineOptions.preallocateBytes).
  * - Anything else that fails its checks is corruption, handled by the recovery mode (options.ts):
  *   `fail` throws CorruptRecordError, `truncate` moves the bad record and everything after it into
  *   quarantine/ and keeps the rest, `stop` serves the records before it read-only. In every mode,
@@ -200,8 +204,14 @@ async function replaySegment(host: RecoveryHost, segment: Segment, isLast: boole
     // Sealed segments were fsynced before the next one started: a tear here is not a crash artefact.
     return { offset: end.kind === 'torn' ? end.offset : batchStart, reason: `${reason} in a sealed segment`, cutOffset };
   }
-  host.logger.warn({ file: segment.path, offsetBytes: cutOffset, cutBytes: segment.sizeBytes - cutOffset, reason },
-    'cut a torn tail off the newest segment (an interrupted write)');
+  if (end.kind === 'torn' && end.zeroTail === true && pending.length === 0) {
+    // The unused end of a preallocated segment (or zeros a crash left): the records end cleanly.
+    host.logger.info({ file: segment.path, offsetBytes: cutOffset, cutBytes: segment.sizeBytes - cutOffset },
+      'cut the zero-filled (preallocated) tail off the newest segment');
+  } else {
+    host.logger.warn({ file: segment.path, offsetBytes: cutOffset, cutBytes: segment.sizeBytes - cutOffset, reason },
+      'cut a torn tail off the newest segment (an interrupted write)');
+  }
   await segment.fh.truncate(cutOffset);
   await segment.fh.sync();
   segment.sizeBytes = cutOffset;

@@ -5,14 +5,17 @@
 import type { FileHandle } from 'node:fs/promises';
 import { assert } from '../../core/assert.js';
 import type { DecodedRecord } from './record.js';
-import { decodeFrame, readFrameHeader } from './record.js';
+import { decodeFrame, FRAME_HEADER_BYTES, readFrameHeader } from './record.js';
 
 /** How a segment's records ended. */
 export type ScanEnd =
   /** The last record ends exactly at the end of the file. */
   | { readonly kind: 'clean' }
-  /** A partial last record, or a zero-filled tail, starts at `offset`: a crash in mid-write. */
-  | { readonly kind: 'torn'; readonly offset: number; readonly reason: string }
+  /**
+   * A partial last record, or a zero-filled tail, starts at `offset`: a crash in mid-write, or
+   * (zeroTail: nothing but zeros from `offset` on) the unused preallocated end of the active segment.
+   */
+  | { readonly kind: 'torn'; readonly offset: number; readonly reason: string; readonly zeroTail?: true }
   /** A record at `offset` does not check: nothing from here on can be trusted. */
   | { readonly kind: 'corrupt'; readonly offset: number; readonly reason: string };
 
@@ -60,25 +63,68 @@ export async function scanSegment(
     if (!has(Math.min(left, 12))) await refill(Math.min(left, 12));
     const header = readFrameHeader(buf, pos - bufStart, bufStart + bufBytes - bufStart, maxBodyBytes);
     if (header.kind === 'short') {
-      if (await isZeroFrom(fh, pos, fileBytes)) return { kind: 'torn', offset: pos, reason: 'zero-filled tail' };
+      if (await isZeroFrom(fh, pos, fileBytes)) return { kind: 'torn', offset: pos, reason: 'zero-filled tail', zeroTail: true };
       return { kind: 'torn', offset: pos, reason: `partial record header (${left} bytes)` };
     }
     if (header.kind === 'zero') {
-      if (await isZeroFrom(fh, pos, fileBytes)) return { kind: 'torn', offset: pos, reason: 'zero-filled tail' };
+      if (await isZeroFrom(fh, pos, fileBytes)) return { kind: 'torn', offset: pos, reason: 'zero-filled tail', zeroTail: true };
       return { kind: 'corrupt', offset: pos, reason: 'zeroed record header followed by data' };
     }
-    if (header.kind === 'bad') return { kind: 'corrupt', offset: pos, reason: header.reason };
+    if (header.kind === 'bad') {
+      if (await isPartialWrite(fh, pos, pos + FRAME_HEADER_BYTES, fileBytes)) return { kind: 'torn', offset: pos, reason: 'partial record header, zeros after it' };
+      return { kind: 'corrupt', offset: pos, reason: header.reason };
+    }
     if (header.frameBytes > left) {
       return { kind: 'torn', offset: pos, reason: `partial record (${left} of ${header.frameBytes} bytes)` };
     }
     if (!has(header.frameBytes)) await refill(header.frameBytes);
     const at = pos - bufStart;
     const record = decodeFrame(buf, at, header.frameBytes);
-    if (typeof record === 'string') return { kind: 'corrupt', offset: pos, reason: record };
+    if (typeof record === 'string') {
+      if (await isPartialWrite(fh, pos, pos + header.frameBytes, fileBytes)) {
+        return { kind: 'torn', offset: pos, reason: `partial record (${record}; its end and everything after it are zeros)` };
+      }
+      return { kind: 'corrupt', offset: pos, reason: record };
+    }
     const result = onRecord(record, pos, buf, at);
     if (result !== undefined) await result;
     pos += header.frameBytes;
   }
+}
+
+/**
+ * Granularity of a partial write: a write cut short by a kill stops at a page boundary of the
+ * file, and a power loss loses whole sectors. 512 B is the smallest of these.
+ */
+export const PARTIAL_WRITE_ALIGN_BYTES = 512;
+
+/**
+ * True when the bytes of a frame that fails its checks look like a write that never finished: the
+ * frame [frameStart, frameEnd) is followed by zeros only, and its own bytes are zeros from some
+ * 512-byte-aligned file offset inside it on. That is what a preallocated segment (zero-filled
+ * ahead of the writes) holds after a crash cut the last write short; in a file that grows with
+ * each write the same crash leaves a frame that runs past the end of the file instead.
+ *
+ * A damaged record whose last bytes are not zero, or that is followed by anything but zeros, is
+ * corruption. The one ambiguity left: a damaged last record whose value happens to end in zeros
+ * up to an aligned offset is taken for a partial write (and its cut is logged).
+ */
+async function isPartialWrite(fh: FileHandle, frameStart: number, frameEnd: number, fileBytes: number): Promise<boolean> {
+  const dataEnd = await nonZeroEnd(fh, frameStart, fileBytes);
+  const alignedEnd = Math.ceil(dataEnd / PARTIAL_WRITE_ALIGN_BYTES) * PARTIAL_WRITE_ALIGN_BYTES;
+  return alignedEnd < frameEnd;
+}
+
+/** The offset just past the last non-zero byte of [from, to) (`from` when all are zero), read backwards. */
+async function nonZeroEnd(fh: FileHandle, from: number, to: number): Promise<number> {
+  const chunk = Buffer.allocUnsafeSlow(Math.min(1024 * 1024, Math.max(1, to - from)));
+  for (let end = to; end > from;) {
+    const start = Math.max(from, end - chunk.length);
+    const { bytesRead } = await fh.read(chunk, 0, end - start, start);
+    for (let i = bytesRead - 1; i >= 0; i--) if (chunk[i] !== 0) return start + i + 1;
+    end = start;
+  }
+  return from;
 }
 
 /** True when every byte of [from, to) in the file is zero. */

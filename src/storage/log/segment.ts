@@ -44,6 +44,9 @@ export function compareSegmentNames(a: SegmentName, b: SegmentName): number {
   return a.id !== b.id ? a.id - b.id : a.gen - b.gen;
 }
 
+/** Zeros for preallocation, written in pieces of this size. */
+const ZEROS = Buffer.alloc(1024 * 1024);
+
 export const MAX_SEGMENT_ID = 9_999_999_999;
 export const MAX_SEGMENT_GEN = 9_999;
 
@@ -53,6 +56,11 @@ export class Segment implements SegmentName {
   deadBytes = 0;
   /** Bytes of tombstones (and expired-at-write records) that are still the newest for their key. */
   tombstoneBytes = 0;
+  /**
+   * Length of the file: sizeBytes, or more while the active segment has a preallocated tail of
+   * zeros (see LogEngineOptions.preallocateBytes).
+   */
+  allocatedBytes: number;
   /** Reads in flight. */
   private pins = 0;
   /** Set once compaction replaced this segment: the handle closes when the last read ends. */
@@ -69,6 +77,7 @@ export class Segment implements SegmentName {
     /** Bytes in the file that hold complete records (writes go here). */
     public sizeBytes: number,
   ) {
+    this.allocatedBytes = sizeBytes;
     assert(id >= 0 && id <= MAX_SEGMENT_ID, 'segment id in range');
     assert(gen >= 0 && gen <= MAX_SEGMENT_GEN, 'segment gen in range');
   }
@@ -108,6 +117,29 @@ export class Segment implements SegmentName {
       this.pins--;
       if (this.retired && this.pins === 0) void this.close();
     }
+  }
+
+  /**
+   * Writes zeros over [allocatedBytes, toBytes) and fdatasyncs them, so that later writes there
+   * change no file metadata (their fdatasync then flushes data only). Nothing may write that range
+   * meanwhile.
+   */
+  async preallocate(toBytes: number): Promise<void> {
+    const from = this.allocatedBytes;
+    assert(from >= this.sizeBytes, 'preallocation starts after the records');
+    for (let pos = from; pos < toBytes;) {
+      const n = Math.min(ZEROS.length, toBytes - pos);
+      pos += (await this.fh.write(ZEROS, 0, n, pos)).bytesWritten;
+    }
+    await this.fh.datasync();
+    this.allocatedBytes = Math.max(this.allocatedBytes, toBytes);
+  }
+
+  /** Cuts the preallocated tail off, so that the file ends with its last record. The caller fsyncs. */
+  async trimPreallocated(): Promise<void> {
+    if (this.allocatedBytes === this.sizeBytes) return;
+    await this.fh.truncate(this.sizeBytes);
+    this.allocatedBytes = this.sizeBytes;
   }
 
   /** Runs `read` (which uses `fh`) with the segment pinned, so that retiring it waits. */
