@@ -35,7 +35,10 @@ if (process.argv[2] === '--measure-index') {
   process.exit(0);
 }
 
+// Environment: BENCH_REPS (3), BENCH_RUN_MS (1500), BENCH_RESTART_KEYS (1 000 000), BENCH_ONLY
+// (`throughput` or `restart`: run one part only, for quick iterations).
 const REPS = Number(process.env.BENCH_REPS ?? 3);
+const ONLY = process.env.BENCH_ONLY;
 const RUN_MS = Number(process.env.BENCH_RUN_MS ?? 1500);
 const WRITERS = 16;
 const KEYS_PER_WRITER = 5000;
@@ -154,37 +157,47 @@ async function restartBench(): Promise<RestartResult> {
 const rows: string[] = [];
 const interval = new Map<number, number>();
 const always = new Map<number, number>();
-for (const valueBytes of [100, 4096]) {
-  for (const fsync of ['always', 'interval', 'never'] as const) {
-    const puts: number[] = [];
-    const gets: number[] = [];
-    const cold: number[] = [];
-    for (let r = 0; r < REPS; r++) {
+// Repetitions interleave the policies (always, interval, never, always, ...), so that a change in
+// the machine's load during the run does not land on one policy's figures only: the always /
+// interval ratio compares runs made side by side.
+for (const valueBytes of ONLY === 'restart' ? [] : [100, 4096]) {
+  const policies = ['always', 'interval', 'never'] as const;
+  const figures = new Map(policies.map((p) => [p, { puts: [] as number[], gets: [] as number[], cold: [] as number[] }]));
+  for (let r = 0; r < REPS; r++) {
+    for (const fsync of policies) {
       const t = await throughput(fsync, valueBytes);
-      puts.push(t.put);
-      gets.push(t.get);
-      cold.push(t.getUncached);
+      const f = figures.get(fsync)!;
+      f.puts.push(t.put);
+      f.gets.push(t.get);
+      f.cold.push(t.getUncached);
     }
-    if (fsync === 'interval') interval.set(valueBytes, median(puts));
-    if (fsync === 'always') always.set(valueBytes, median(puts));
-    rows.push(`| ${fsync} | ${valueBytes} B | ${fmt(median(puts))} | ${fmt(median(gets))} | ${fmt(median(cold))} |`);
+  }
+  for (const fsync of policies) {
+    const f = figures.get(fsync)!;
+    if (fsync === 'interval') interval.set(valueBytes, median(f.puts));
+    if (fsync === 'always') always.set(valueBytes, median(f.puts));
+    rows.push(`| ${fsync} | ${valueBytes} B | ${fmt(median(f.puts))} | ${fmt(median(f.gets))} | ${fmt(median(f.cold))} |`);
   }
 }
-const restart = await restartBench();
+const restart = ONLY === 'throughput' ? undefined : await restartBench();
 
 console.log(`\nringkv log engine, Node ${process.version}, ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? '?'}), ${os.tmpdir()}, ` +
   `load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}; ` +
   `${WRITERS} concurrent writers (and readers) over ${WRITERS * KEYS_PER_WRITER} keys, ${RUN_MS} ms per run, median of ${REPS}\n`);
-console.log('| fsync | value | put ops/s | get ops/s (64 MiB value cache) | get ops/s (no value cache: positional read) |');
-console.log('| --- | --- | ---: | ---: | ---: |');
-for (const r of rows) console.log(r);
-console.log('');
-for (const v of [100, 4096]) {
-  const ratio = always.get(v)! / interval.get(v)!;
-  console.log(`- fsync=always / fsync=interval put throughput, ${v} B values: ${ratio.toFixed(2)}x (target >= 0.5x)`);
+if (rows.length > 0) {
+  console.log('| fsync | value | put ops/s | get ops/s (64 MiB value cache) | get ops/s (no value cache: positional read) |');
+  console.log('| --- | --- | ---: | ---: | ---: |');
+  for (const r of rows) console.log(r);
+  console.log('');
+  for (const v of [100, 4096]) {
+    const ratio = always.get(v)! / interval.get(v)!;
+    console.log(`- fsync=always / fsync=interval put throughput, ${v} B values: ${ratio.toFixed(2)}x (target >= 0.5x)`);
+  }
 }
-console.log(`\n| restart (open), ${fmt(RESTART_KEYS)} keys, 100 B values, ${(restart.diskBytes / 2 ** 20).toFixed(0)} MiB on disk | median wall ms | median CPU ms |`);
-console.log('| --- | ---: | ---: |');
-console.log(`| with hint files | ${fmt(restart.withHintsMs)} | ${fmt(restart.withHintsCpuMs)} |`);
-console.log(`| without hint files (scan every segment) | ${fmt(restart.withoutHintsMs)} | ${fmt(restart.withoutHintsCpuMs)} |`);
-console.log(`\n- index memory: ${restart.indexBytesPerKey.toFixed(1)} bytes per key (heap + array buffers after GC, key strings of 11 chars included, in a fresh process; target <= 150)`);
+if (restart !== undefined) {
+  console.log(`\n| restart (open), ${fmt(RESTART_KEYS)} keys, 100 B values, ${(restart.diskBytes / 2 ** 20).toFixed(0)} MiB on disk | median wall ms | median CPU ms |`);
+  console.log('| --- | ---: | ---: |');
+  console.log(`| with hint files | ${fmt(restart.withHintsMs)} | ${fmt(restart.withHintsCpuMs)} |`);
+  console.log(`| without hint files (scan every segment) | ${fmt(restart.withoutHintsMs)} | ${fmt(restart.withoutHintsCpuMs)} |`);
+  console.log(`\n- index memory: ${restart.indexBytesPerKey.toFixed(1)} bytes per key (heap + array buffers after GC, key strings of 11 chars included, in a fresh process; target <= 150)`);
+}
