@@ -4,10 +4,11 @@
  * simulation itself, not of a fault scenario). Prints the figure, the CPU-time figure (the machine
  * may be shared) and the configuration, so the number in BENCHMARKS.md can be reproduced.
  *
- *   npm run bench:sim -- [--duration 120s] [--seed 1] [--ops 200] [--nodes 5] [--wire cbor|reference]
+ *   npm run bench:sim -- [--duration 120s] [--seed 1] [--ops 200] [--nodes 5] [--wire copy|cbor|reference]
  */
 import { createKeyHasher } from '../src/core/ring/index.js';
 import { ArgError, intArg, numberArg, parseArgs } from './args.js';
+import { wireFrom } from './cli-options.js';
 import { deriveConfig, parseDuration } from './config.js';
 import { runSimulation } from './runner.js';
 
@@ -29,15 +30,14 @@ if (!Number.isFinite(ops) || ops <= 0) throw new ArgError('--ops must be positiv
 
 const hasher = await createKeyHasher();
 const cpuBefore = process.cpuUsage();
-const wire = args.values.get('wire') ?? 'cbor';
-if (wire !== 'cbor' && wire !== 'reference') throw new ArgError('--wire is cbor or reference');
+const wire = wireFrom(args);
 const result = await runSimulation(config, { hasher, wire });
 const cpu = process.cpuUsage(cpuBefore);
 const cpuSeconds = (cpu.user + cpu.system) / 1e6;
 const simSeconds = result.virtualMs / 1000;
 const wallSeconds = result.wallMs / 1000;
 const workloadSeconds = config.durationMs / 1000;
-console.log(result.seedLine);
+console.log(`${result.seedLine} wire=${wire}`);
 console.log(`max siblings at the end ${result.facts.maxFinalSiblings ?? '-'}; passed=${result.passed} events=${result.events} messages=${result.facts.messagesSent} ops=${result.facts.ops} ` +
   `(${((result.facts.ops ?? 0) / workloadSeconds).toFixed(0)} ops/s achieved over the ${workloadSeconds}s workload)`);
 console.log(`simulated ${simSeconds.toFixed(1)} s in ${wallSeconds.toFixed(2)} s wall (${cpuSeconds.toFixed(2)} s CPU)`);

@@ -5,13 +5,21 @@
  */
 import { ArgError, intArg, numberArg, type ParsedArgs } from './args.js';
 import { parseDuration, type ConfigOverrides } from './config.js';
+import { WIRE_MODES, type WireMode } from './world/network.js';
 import { WORKLOAD_NAMES, isWorkloadName } from './workloads/index.js';
 
 export const VALUE_OPTIONS = [
   'seed', 'seeds', 'scenario', 'workload', 'nodes', 'duration', 'n', 'r', 'w', 'latency', 'link-spread', 'fsync', 'fsync-interval',
-  'clients', 'ops', 'trace', 'log-level', 'jobs', 'generation', 'clock',
+  'clients', 'ops', 'trace', 'log-level', 'jobs', 'generation', 'clock', 'wire',
 ] as const;
 export const FLAG_OPTIONS = ['list', 'real', 'help', 'quiet'] as const;
+
+/** How frames travel (--wire): the same run either way, 'cbor' puts the real frame codec in the loop. */
+export function wireFrom(args: ParsedArgs): WireMode {
+  const wire = args.values.get('wire') ?? 'copy';
+  if (!(WIRE_MODES as readonly string[]).includes(wire)) throw new ArgError(`--wire is one of ${WIRE_MODES.join(', ')}`);
+  return wire as WireMode;
+}
 
 /** The configuration parameters the command line fixes (the others derive from the seed). */
 export function overridesFrom(args: ParsedArgs): ConfigOverrides {

@@ -17,7 +17,7 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { createKeyHasher } from '../src/core/ring/index.js';
 import { ArgError, intArg, parseArgs } from './args.js';
-import { FLAG_OPTIONS, VALUE_OPTIONS, overridesFrom } from './cli-options.js';
+import { FLAG_OPTIONS, VALUE_OPTIONS, overridesFrom, wireFrom } from './cli-options.js';
 import { configProblems, deriveConfig, type ConfigOverrides } from './config.js';
 import { COVERAGE_MARKS } from './coverage.js';
 import { runSimulation, type SimRunResult } from './runner.js';
@@ -83,7 +83,7 @@ async function main(argv: readonly string[]): Promise<number> {
   if (args.flags.has('help')) {
     console.log('usage: npm run sim -- [--seed N | --seeds A-B] [--scenario NAME] [--workload NAME] [--nodes N] [--duration 120s] ' +
       '[--n 3 --r 2 --w 2] [--latency MODEL] [--link-spread 2] [--fsync interval|always] [--fsync-interval 1000ms] [--clients N] ' +
-      '[--ops N] [--generation incarnation|clock|persisted] [--clock monotonic|wall] [--trace LINES] [--log-level none|error|warn|info|debug] [--jobs N] [--quiet] [--real] [--list]');
+      '[--ops N] [--generation incarnation|clock|persisted] [--clock monotonic|wall] [--wire copy|cbor|reference] [--trace LINES] [--log-level none|error|warn|info|debug] [--jobs N] [--quiet] [--real] [--list]');
     return 0;
   }
   if (args.flags.has('list')) {
@@ -123,6 +123,7 @@ async function main(argv: readonly string[]): Promise<number> {
     hasher: await createKeyHasher(),
     traceLines: intArg(args, 'trace') ?? 0,
     logLevel: level as 'none',
+    wire: wireFrom(args),
   });
   printRun(result);
   return result.passed ? 0 : 1;

@@ -23,6 +23,7 @@ import { SimKvClient, simRuntime } from './sim-client.js';
 import { createWorkload, type AnyWorkloadOptions, type FinalRead, type Workload } from './workloads/index.js';
 import { parseLatency } from './world/latency.js';
 import type { LogSink } from './world/logger.js';
+import type { WireMode } from './world/network.js';
 import { deriveRandom } from './world/seeds.js';
 import { TraceHasher } from './world/trace.js';
 import { SimWorld } from './world/world.js';
@@ -62,8 +63,8 @@ export interface RunnerOptions {
   readonly traceLines?: number | undefined;
   /** Node log lines printed. Default 'none'. */
   readonly logLevel?: LogSink['printLevel'] | undefined;
-  /** How frames travel in the simulated network (world/network.ts). Default 'cbor'. */
-  readonly wire?: 'cbor' | 'reference' | undefined;
+  /** How frames travel in the simulated network (world/network.ts): 'copy' (default), 'cbor' or 'reference'. */
+  readonly wire?: WireMode | undefined;
   /** Called once the world and the workload exist, before anything runs (debugging and tests look inside). */
   readonly inspect?: ((world: SimWorld, workload: Workload) => void) | undefined;
   /** Workload-specific options (keys, fractions, sizes) on top of what the config sets. */

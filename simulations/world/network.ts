@@ -4,9 +4,11 @@
  * messages), and partitions as a set of blocked directed links (so one-way partitions are just
  * links blocked in one direction).
  *
- * Frames travel encoded with the real peer frame codec (cbor-x, src/runtime/frame-codec.ts) by
- * default, so the receiver never shares objects with the sender and every body survives the same
- * encoding a real wire applies.
+ * Frames travel as deep copies of their plain data by default (wire-copy.ts): the receiver never
+ * shares an object with the sender, and a body the real wire would change or refuse is refused.
+ * With wire 'cbor' they travel encoded with the real peer frame codec (cbor-x,
+ * src/runtime/frame-codec.ts) instead, so every body survives the very encoding a real wire
+ * applies; both give the same run (a test compares their trace hashes).
  *
  * A crash closes the node's endpoint: its later sends are dropped (promises of the dead incarnation
  * may still resolve and try to send), and every message in flight to or from it is dropped on
@@ -20,6 +22,7 @@ import { envelopeProblem, type Address, type Envelope, type MessageType, type No
 import { FrameCodec } from '../../src/runtime/frame-codec.js';
 import { sampleLatency, type LatencyModel } from './latency.js';
 import { EventOwner, type Scheduler } from './scheduler.js';
+import { copyWireData } from './wire-copy.js';
 
 /** Where a node's incoming work passes: runs at once while the node runs, queues while it is paused. */
 export interface Gate {
@@ -46,12 +49,18 @@ export const NO_LINK_FAULTS: LinkFaults = { lossProbability: 0, duplicateProbabi
 export interface NetworkOptions {
   readonly latency: LatencySelector;
   /**
-   * How frames travel: 'cbor' encodes with the real frame codec (default; catches bodies that do not
-   * survive the wire), 'reference' hands the sender's object to the receiver (faster; for the
-   * staleness measurement, whose replicas decode object bytes themselves and mutate nothing).
+   * How frames travel: 'copy' (default) deep-copies the envelope's plain data and refuses what the
+   * wire would not carry unchanged; 'cbor' encodes and decodes with the real frame codec (slower;
+   * the codec itself in the loop); 'reference' hands the sender's object to the receiver (fastest,
+   * nothing checked; for the staleness measurement, whose replicas mutate nothing).
    */
-  readonly wire?: 'cbor' | 'reference' | undefined;
+  readonly wire?: WireMode | undefined;
 }
+
+/** How messages travel in the simulated network (NetworkOptions.wire). */
+export type WireMode = 'copy' | 'cbor' | 'reference';
+
+export const WIRE_MODES: readonly WireMode[] = ['copy', 'cbor', 'reference'];
 
 export interface NetworkStats {
   sent: number;
@@ -73,7 +82,7 @@ export class SimNetwork {
   private blocked: ReadonlySet<string> = new Set();
   private faults: LinkFaults = NO_LINK_FAULTS;
   private readonly codec = new FrameCodec();
-  private readonly wire: 'cbor' | 'reference';
+  private readonly wire: WireMode;
   private readonly owner = new EventOwner('net');
   /** A small number per node id, for compact trace details. */
   private readonly indexes = new Map<NodeId, number>();
@@ -82,7 +91,7 @@ export class SimNetwork {
   };
 
   constructor(private readonly scheduler: Scheduler, private readonly random: Random, private readonly options: NetworkOptions) {
-    this.wire = options.wire ?? 'cbor';
+    this.wire = options.wire ?? 'copy';
   }
 
   /** A new endpoint for a node incarnation at `address`; the previous endpoint at that address must be closed. */
@@ -148,11 +157,13 @@ export class SimNetwork {
       this.stats.droppedLoss++;
       return;
     }
-    const frame: Envelope | Uint8Array = this.wire === 'cbor' ? this.codec.encode(msg) : msg;
+    // The frame is taken when sent, as a socket write takes it; later changes by the sender do not
+    // travel. A duplicate is a second copy (cbor frames are decoded once per delivery).
+    const frame: Envelope | Uint8Array = this.wire === 'cbor' ? this.codec.encode(msg) : this.wire === 'copy' ? copyWireData(msg) : msg;
     this.schedule(from, target, msg.t, frame);
     if (faults.duplicateProbability > 0 && this.random.next() < faults.duplicateProbability) {
       this.stats.duplicated++;
-      this.schedule(from, target, msg.t, frame);
+      this.schedule(from, target, msg.t, this.wire === 'copy' ? copyWireData(msg) : frame);
     }
   }
 

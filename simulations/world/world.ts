@@ -10,7 +10,7 @@ import type { Address, NodeId } from '../../src/core/wire.js';
 import { SimDisk, type SimDiskOptions } from './disk.js';
 import { scaled, type LatencyModel } from './latency.js';
 import { createLogSink, type LogSink } from './logger.js';
-import { NO_LINK_FAULTS, SimNetwork, type LatencySelector, type LinkFaults } from './network.js';
+import { NO_LINK_FAULTS, SimNetwork, type LatencySelector, type LinkFaults, type WireMode } from './network.js';
 import type { PartitionPlan } from './partitions.js';
 import type { FaultTarget } from '../scenarios/index.js';
 import { EventOwner, Scheduler } from './scheduler.js';
@@ -33,7 +33,7 @@ export interface WorldOptions {
    * from [1/linkLatencySpread, linkLatencySpread]. Default 2. 1 makes every link alike.
    */
   readonly linkLatencySpread?: number | undefined;
-  readonly wire?: 'cbor' | 'reference' | undefined;
+  readonly wire?: WireMode | undefined;
   readonly disk?: SimDiskOptions | undefined;
   readonly vnodesPerNode?: number | undefined;
   readonly membership?: MembershipOptions | undefined;
