@@ -12,11 +12,11 @@
  * cbor-x, so unusual but valid input decodes exactly as before and errors keep their messages.
  */
 
-/** ASCII texts up to this length are interned; key = length, then 7 bits per character (below 2^53). */
-const SHORT_TEXT_MAX_CHARS = 7;
-/** Bound on interned texts; the table starts afresh when full. */
-const SHORT_TEXTS_MAX = 4096;
-const shortTexts = new Map<number, string>();
+/** ASCII texts up to this length are looked up in the table of recent ones. */
+const SHORT_TEXT_MAX_CHARS = 32;
+/** Slots of that table (a power of two); a text replaces whatever had its slot. */
+const SHORT_TEXTS = 256;
+const shortTexts = new Array<string | undefined>(SHORT_TEXTS).fill(undefined);
 
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 const float64 = new Float64Array(1);
@@ -248,34 +248,34 @@ export class CborReader {
       this.pos = start;
       return undefined;
     }
-    // Short ids repeat in every clock and sibling: look them up instead of building a new string.
-    if (length <= SHORT_TEXT_MAX_CHARS) {
-      let key = length;
-      for (let i = p; i < p + length; i++) {
-        const c = src[i]!;
-        if (c >= 0x80) {
-          this.pos = start;
-          return undefined;
-        }
-        key = key * 128 + c;
-      }
-      this.pos = p + length;
-      let s = shortTexts.get(key);
-      if (s === undefined) {
-        s = String.fromCharCode.apply(null, src.subarray(p, p + length) as unknown as number[]);
-        if (shortTexts.size >= SHORT_TEXTS_MAX) shortTexts.clear();
-        shortTexts.set(key, s);
-      }
-      return s;
-    }
+    let hash = length;
     for (let i = p; i < p + length; i++) {
-      if (src[i]! >= 0x80) {
+      const c = src[i]!;
+      if (c >= 0x80) {
         this.pos = start;
         return undefined;
       }
+      hash = Math.imul(hash ^ c, 0x01000193);
     }
     this.pos = p + length;
-    return String.fromCharCode.apply(null, src.subarray(p, p + length) as unknown as number[]);
+    if (length > SHORT_TEXT_MAX_CHARS) return String.fromCharCode.apply(null, src.subarray(p, p + length) as unknown as number[]);
+    // Short ids repeat in every clock and sibling: a direct-mapped table of recent ones saves
+    // building the same string again (and the garbage).
+    const slot = (hash ^ (hash >>> 16)) & (SHORT_TEXTS - 1);
+    const cached = shortTexts[slot];
+    if (cached !== undefined && cached.length === length) {
+      let same = true;
+      for (let i = 0; i < length; i++) {
+        if (cached.charCodeAt(i) !== src[p + i]) {
+          same = false;
+          break;
+        }
+      }
+      if (same) return cached;
+    }
+    const text = String.fromCharCode.apply(null, src.subarray(p, p + length) as unknown as number[]);
+    shortTexts[slot] = text;
+    return text;
   }
 
   /** A byte string, as a view into the source. */
