@@ -132,6 +132,9 @@ export class Scheduler {
     const stop = options.stop;
     let fired = 0;
     if (stop?.()) return 'stopped';
+    // Fire events only from within a microtask: a tick queued there waits for the whole microtask
+    // queue, whereas one queued from a macrotask or a tick runs before the pending microtasks.
+    await Promise.resolve();
     for (;;) {
       this.skipCancelled();
       const next = this.heap[0];

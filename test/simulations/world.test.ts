@@ -59,6 +59,26 @@ describe('virtual time', () => {
     expect(seen).toEqual([['chain', 1], ['next', 2]]);
   });
 
+  test('promise continuations of an event run before the next event, whatever context run() is called from', async () => {
+    // Shows the drain also holds when run() starts outside a microtask (here from an immediate), where Node runs ticks before microtasks.
+    const scheduler = new Scheduler(0, (err) => {
+      throw err;
+    });
+    const owner = new EventOwner('o');
+    const seen: string[] = [];
+    scheduler.schedule(1, owner, 'x', () => {
+      void (async () => {
+        for (let i = 0; i < 20; i++) await Promise.resolve();
+        seen.push('chain');
+      })();
+    });
+    scheduler.schedule(1, owner, 'x', () => seen.push('next'));
+    await new Promise<void>((resolve) => {
+      setImmediate(() => void scheduler.run(10).then(() => resolve()));
+    });
+    expect(seen).toEqual(['chain', 'next']);
+  });
+
   test('a long run still lets the host process\'s event loop turn', async () => {
     // Shows that events are not one event-loop turn each, yet a run never starves the test runner's timers and I/O.
     const scheduler = new Scheduler(0, (err) => {
