@@ -5,9 +5,9 @@
  * Memory is the constraint (millions of keys), so there is no object per key and no JS Map: keys
  * live in slots, and each slot's fields are typed-array columns; a hash table of its own (open
  * addressing, linear probing, backward-shift deletion) maps a key to its slot. Per key that is the
- * key string, 8 bytes for its reference, 4 for its hash, 20 for the columns and about 8 for the
- * table (kept at most half full): roughly 40 bytes plus the string, against ~30 bytes of Map
- * entry alone for a Map<string, number>. It is also faster to load: one hash per key instead of
+ * key string, 8 bytes for its reference, 20 for the columns and about 16 for the table (a cell is
+ * the slot and the key's hash; the table is kept at most half full): roughly 44 bytes plus the
+ * string, against ~30 bytes of Map entry alone for a Map<string, number>. It is also faster to load: one hash per key instead of
  * a Map.get plus a Map.set, which is most of the restart time.
  *
  * Tombstones stay in the index (expiry column = -Infinity) until compaction drops them from disk:
@@ -42,13 +42,16 @@ export function hashKey(key: string): number {
 }
 
 export class KeyIndex {
-  /** Open-addressing table of slot + 1 (0 = empty). Its length is a power of two. */
-  private table = new Int32Array(INITIAL_SLOTS * 2);
+  /**
+   * Open-addressing table of cells, each two ints: slot + 1 (0 = empty cell) and the hash of that
+   * slot's key. The hash sits next to the slot so that a probe compares hashes without a second
+   * random memory access (a lookup's cost is its cache misses). The cell count is a power of two.
+   */
+  private table = new Int32Array(INITIAL_SLOTS * 4);
+  private cellMask = INITIAL_SLOTS * 2 - 1;
   private count = 0;
   /** Key of each slot (undefined = free slot). */
   private keyOf: (string | undefined)[] = [];
-  /** Hash of each slot's key (to grow the table without rehashing strings, and to compare fast). */
-  private hashOf = new Int32Array(INITIAL_SLOTS);
   /** Segment handle of the record. */
   seg = new Uint32Array(INITIAL_SLOTS);
   /** Byte offset of the frame in its segment. */
@@ -62,6 +65,11 @@ export class KeyIndex {
   /** The last key looked up and its hash: insert() after a failed slot() does not hash again. */
   private lastKey: string | undefined;
   private lastHash = 0;
+  /**
+   * The empty cell where the last failed lookup of lastKey ended (-1: none): insert() of that key
+   * goes there without probing again. Any change to the table resets it.
+   */
+  private missCell = -1;
 
   get size(): number {
     return this.count;
@@ -71,6 +79,7 @@ export class KeyIndex {
     if (key !== this.lastKey) {
       this.lastKey = key;
       this.lastHash = hashKey(key);
+      this.missCell = -1;
     }
     return this.lastHash;
   }
@@ -79,12 +88,14 @@ export class KeyIndex {
   slot(key: string): number | undefined {
     const h = this.hashOfKey(key);
     const table = this.table;
-    const mask = table.length - 1;
+    const mask = this.cellMask;
     for (let i = h & mask; ; i = (i + 1) & mask) {
-      const e = table[i]!;
-      if (e === 0) return undefined;
-      const s = e - 1;
-      if (this.hashOf[s] === h && this.keyOf[s] === key) return s;
+      const e = table[2 * i]!;
+      if (e === 0) {
+        this.missCell = i;
+        return undefined;
+      }
+      if (table[2 * i + 1] === h && this.keyOf[e - 1] === key) return e - 1;
     }
   }
 
@@ -96,14 +107,18 @@ export class KeyIndex {
       slot = this.nextSlot++;
       if (slot >= this.seg.length) this.growColumns();
     }
-    if ((this.count + 1) * 2 > this.table.length) this.growTable();
+    if ((this.count + 1) * 2 > this.cellMask + 1) this.growTable();
     this.keyOf[slot] = key;
-    this.hashOf[slot] = h;
     const table = this.table;
-    const mask = table.length - 1;
-    let i = h & mask;
-    for (; table[i] !== 0; i = (i + 1) & mask) assert(this.keyOf[table[i]! - 1] !== key, 'insert of a key already indexed');
-    table[i] = slot + 1;
+    let i = this.missCell;
+    if (i === -1) {
+      const mask = this.cellMask;
+      for (i = h & mask; table[2 * i] !== 0; i = (i + 1) & mask) assert(this.keyOf[table[2 * i]! - 1] !== key, 'insert of a key already indexed');
+    }
+    assert(table[2 * i] === 0, 'insert into an empty cell');
+    table[2 * i] = slot + 1;
+    table[2 * i + 1] = h;
+    this.missCell = -1;
     this.count++;
     this.write(slot, seg, off, len, exp);
     return slot;
@@ -122,29 +137,32 @@ export class KeyIndex {
   remove(key: string): void {
     const h = this.hashOfKey(key);
     const table = this.table;
-    const mask = table.length - 1;
+    const mask = this.cellMask;
     let i = h & mask;
     for (;; i = (i + 1) & mask) {
-      const e = table[i]!;
+      const e = table[2 * i]!;
       assert(e !== 0, 'remove of an indexed key');
-      if (this.hashOf[e - 1] === h && this.keyOf[e - 1] === key) break;
+      if (table[2 * i + 1] === h && this.keyOf[e - 1] === key) break;
     }
-    const slot = table[i]! - 1;
+    const slot = table[2 * i]! - 1;
     this.keyOf[slot] = undefined;
     this.freeSlots.push(slot);
     this.count--;
+    this.missCell = -1;
     // Backward-shift deletion: move later entries of the probe run into the hole when their home
     // position allows it, so that lookups never need tombstones in the table.
-    for (let j = (i + 1) & mask; table[j] !== 0; j = (j + 1) & mask) {
-      const home = this.hashOf[table[j]! - 1]! & mask;
+    for (let j = (i + 1) & mask; table[2 * j] !== 0; j = (j + 1) & mask) {
+      const home = table[2 * j + 1]! & mask;
       // The entry at j may move to i when its home is not in the cyclic range (i, j].
       const inRange = i <= j ? home > i && home <= j : home > i || home <= j;
       if (!inRange) {
-        table[i] = table[j]!;
+        table[2 * i] = table[2 * j]!;
+        table[2 * i + 1] = table[2 * j + 1]!;
         i = j;
       }
     }
-    table[i] = 0;
+    table[2 * i] = 0;
+    table[2 * i + 1] = 0;
   }
 
   /** Keys in slot order. */
@@ -174,21 +192,28 @@ export class KeyIndex {
   /** Makes room for `keys` keys in total, so that a bulk load does not grow step by step. */
   reserve(keys: number): void {
     while (this.seg.length < keys) this.growColumns();
-    let tableLength = this.table.length;
-    while (keys * 2 > tableLength) tableLength *= 2;
-    if (tableLength > this.table.length) this.growTable(tableLength);
+    // The key column too (a JS array grows by copying itself; pushing keeps its elements packed).
+    while (this.keyOf.length < keys) this.keyOf.push(undefined);
+    let cells = this.cellMask + 1;
+    while (keys * 2 > cells) cells *= 2;
+    if (cells > this.cellMask + 1) this.growTable(cells);
   }
 
-  private growTable(length = this.table.length * 2): void {
-    const table = new Int32Array(length);
-    const mask = table.length - 1;
-    for (let s = 0; s < this.nextSlot; s++) {
-      if (this.keyOf[s] === undefined) continue;
-      let i = this.hashOf[s]! & mask;
-      while (table[i] !== 0) i = (i + 1) & mask;
-      table[i] = s + 1;
+  private growTable(cells = (this.cellMask + 1) * 2): void {
+    const old = this.table;
+    const table = new Int32Array(cells * 2);
+    const mask = cells - 1;
+    for (let c = 0; c < old.length; c += 2) {
+      if (old[c] === 0) continue;
+      const h = old[c + 1]!;
+      let i = h & mask;
+      while (table[2 * i] !== 0) i = (i + 1) & mask;
+      table[2 * i] = old[c]!;
+      table[2 * i + 1] = h;
     }
     this.table = table;
+    this.cellMask = mask;
+    this.missCell = -1;
   }
 
   private growColumns(): void {
@@ -198,7 +223,6 @@ export class KeyIndex {
       next.set(old);
       return next;
     };
-    this.hashOf = grow(this.hashOf, (n) => new Int32Array(n));
     this.seg = grow(this.seg, (n) => new Uint32Array(n));
     this.off = grow(this.off, (n) => new Uint32Array(n));
     this.len = grow(this.len, (n) => new Uint32Array(n));
