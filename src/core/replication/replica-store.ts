@@ -182,6 +182,14 @@ export class ReplicaStore {
     return (await this.load(this.storageKey(key, hintFor)))?.obj;
   }
 
+  /**
+   * This replica's object of `key` as stored (encoded), or undefined: what a replica read sends,
+   * without decoding and encoding it again.
+   */
+  async readEncoded(key: string, hintFor?: NodeId): Promise<Uint8Array | undefined> {
+    return (await this.storage.get(this.storageKey(key, hintFor)))?.value;
+  }
+
   /** The stored bytes of a hint, to compare after delivery. */
   async readHintBytes(owner: NodeId, key: string): Promise<Uint8Array | undefined> {
     return (await this.storage.get(hintStorageKey(owner, key)))?.value;

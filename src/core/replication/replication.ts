@@ -19,7 +19,7 @@ import { resolveReplicationOptions, type ReplicationOptions, type ResolvedReplic
 import { ActorAllocator, ReplicaStore } from './replica-store.js';
 import { PeerRequests } from './requests.js';
 import { emptyReplicationStats, type ReplicationStats } from './stats.js';
-import { decodeObject, encodeObject } from './version-adapter.js';
+import { decodeObject } from './version-adapter.js';
 
 export interface ReplicationComponents {
   readonly env: Env;
@@ -130,9 +130,9 @@ export class Replication {
   private onReplicaGet(msg: Envelope, replyTo: Address | undefined): void {
     if (!isReplicaGetBody(msg.body)) return this.malformed(msg);
     const { key, hintFor } = msg.body;
-    this.store.read(key, hintFor ?? undefined).then(
+    this.store.readEncoded(key, hintFor ?? undefined).then(
       (obj) => {
-        const body: ReplicaGetReplyBody = { obj: obj === undefined ? undefined : encodeObject(obj) };
+        const body: ReplicaGetReplyBody = { obj };
         if (replyTo !== undefined) this.requests.send(replyTo, MessageType.ReplicaGetReply, msg.rid, body);
       },
       (err: unknown) => {
