@@ -265,13 +265,25 @@ async function repByPolling(cluster: TestCluster, ids: readonly string[]): Promi
 
 // -------------------------------------------------------------------------------------------------
 
+/** TestCluster.start, again when a port it picked was taken before the node bound it (a busy shared machine). */
+async function startCluster(nodes: number): Promise<TestCluster> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      // The logs method reads info lines: pin the level whatever the caller's environment says.
+      return await TestCluster.start({ nodes, storage: 'memory', env: { RINGKV_LOG_LEVEL: 'info' } });
+    } catch (err) {
+      if (attempt >= 3 || !String(err).includes('EADDRINUSE')) throw err;
+      process.stderr.write('a port picked for a node was taken before it could bind it; starting the ring again\n');
+    }
+  }
+}
+
 async function main(): Promise<void> {
   const a = parseArgs(process.argv.slice(2));
   const converge: number[] = [];
   const detect: number[] = [];
   for (let rep = 0; rep < a.reps; rep++) {
-    // The logs method reads info lines: pin the level whatever the caller's environment says.
-    const cluster = await TestCluster.start({ nodes: a.nodes, storage: 'memory', env: { RINGKV_LOG_LEVEL: 'info' } });
+    const cluster = await startCluster(a.nodes);
     try {
       const ids = cluster.specs.map((s) => s.id);
       const result = a.method === 'logs' ? await repByLogs(cluster, ids, a.trace) : await repByPolling(cluster, ids);
