@@ -1,11 +1,11 @@
 /**
  * The log engine (DESIGN.md §7): an append-only log of CRC-checked records in segment files, an
- * in-memory index of where each key's newest record is, an LRU value cache, group commit, hint
+ * in-memory index of where each key's newest record is, a value cache, group commit, hint
  * files, compaction and crash recovery. One concern per module:
  *
  *   record.ts     frame and body codec             scan.ts         sequential segment reading
  *   segment.ts    file naming, open handles         hint.ts         hint files
- *   key-index.ts  the index (hash table + columns)  value-cache.ts  LRU value cache
+ *   key-index.ts  the index (hash table + columns)  value-cache.ts  value cache (CLOCK)
  *   recovery.ts   replay on open, torn tails, corruption modes
  *   compaction.ts rewriting sealed segments         lock.ts         the data directory lock
  *   options.ts    options and defaults              sorted-keys.ts  ordered keys for scans
@@ -455,17 +455,18 @@ export class LogEngine implements StorageEngine {
   }
 
   /**
-   * How many queued writes the next group takes. Under fsync=always, when no fsync runs and at
-   * least SPLIT_MIN_WRITES writes wait, the first group takes half of them and the second group
-   * (written right after it, while the first group's fsync runs) the rest: both fsync slots then
-   * work. Without this, writers that were acknowledged together come back together and stay in
+   * How many queued writes the next group takes. Under fsync=always, when two or more fsync slots
+   * are free and at least SPLIT_MIN_WRITES writes wait, the queue is shared out evenly over the
+   * free slots (with two slots and none in flight: half now, the rest as the next group, written
+   * right after it while the first group's fsync runs), so that every slot works. Without this, writers that were acknowledged together come back together and stay in
    * one group forever, one fsync at a time, with the disk's second queue slot idle — on the
    * benchmark machine two fsyncs in flight complete about twice as many fsyncs per second as one.
    * Once split, the two cohorts are acknowledged at different times and stay apart by themselves.
    */
   private groupWritesMax(): number {
-    if (this.opts.fsync !== 'always' || this.syncsInFlight.size > 0 || this.queue.length < SPLIT_MIN_WRITES) return Infinity;
-    return this.queue.length >> 1;
+    const free = MAX_FSYNCS_IN_FLIGHT - this.syncsInFlight.size;
+    if (this.opts.fsync !== 'always' || free < 2 || this.queue.length < SPLIT_MIN_WRITES) return Infinity;
+    return Math.ceil(this.queue.length / free);
   }
 
   /** Waits until no fsync of the write path is in flight (before a roll, and on close). */
