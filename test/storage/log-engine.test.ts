@@ -114,7 +114,7 @@ describe('log engine', () => {
   });
 
   it('serves repeated reads from the value cache within its budget', async () => {
-    // Shows the LRU cache: hits counted, bytes bounded by valueCacheMaxBytes.
+    // Shows the value cache: hits counted, bytes bounded by valueCacheMaxBytes.
     const engine = await LogEngine.open({ dir: await dirs.make(), clock: new FakeClock(), valueCacheMaxBytes: 4096 });
     for (let i = 0; i < 100; i++) await engine.put(`k${i}`, new Uint8Array(100).fill(i));
     expect(engine.stats().cacheBytes).toBeLessThanOrEqual(4096);

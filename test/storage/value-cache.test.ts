@@ -1,10 +1,11 @@
-// The value cache evicts least recently used entries first and stays within its byte budget.
+// The value cache evicts entries not used since its eviction hand last passed (second chance, close
+// to least recently used) and stays within its byte budget.
 import { describe, expect, it } from 'vitest';
 import { ValueCache } from '../../src/storage/log/value-cache.js';
 
 describe('ValueCache', () => {
-  it('evicts the least recently used entry, counting a hit as a use', () => {
-    // Shows LRU order: the entry read most recently survives, the one untouched longest goes.
+  it('evicts the oldest entry not used since, counting a hit as a use', () => {
+    // Shows the second chance: the entry read since it was cached survives, the oldest untouched one goes.
     const cache = new ValueCache(3 * (100 + 2 + 64), 1024);
     for (const k of ['a', 'b', 'c']) cache.set(k, new Uint8Array(100));
     expect(cache.get('a')).toBeDefined(); // a is now the most recent
@@ -14,6 +15,18 @@ describe('ValueCache', () => {
     expect(cache.get('c')).toBeDefined();
     expect(cache.get('d')).toBeDefined();
     expect(cache.entries).toBe(3);
+  });
+
+  it('gives every entry one second chance per pass, so a hot entry outlives many evictions', () => {
+    // Shows that an entry read between insertions is never evicted while colder ones come and go.
+    const cache = new ValueCache(4 * (100 + 2 * 4 + 64), 1024);
+    cache.set('hot0', new Uint8Array(100));
+    for (let i = 0; i < 1000; i++) {
+      expect(cache.get('hot0')).toBeDefined();
+      cache.set(`c${String(i).padStart(3, '0')}`, new Uint8Array(100));
+    }
+    expect(cache.entries).toBe(4);
+    expect(cache.get('c999')).toBeDefined();
   });
 
   it('stays within its budget over many inserts and hits, and skips oversized values', () => {

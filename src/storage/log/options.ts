@@ -65,7 +65,7 @@ export interface LogEngineOptions extends StorageLimits {
    * loop for one disk read, as a page fault on an mmap'd file would. 0 sends every read to the pool.
    */
   readonly syncReadMaxBytes?: number | undefined;
-  /** Byte budget of the LRU value cache. Default 64 MiB; 0 disables it. */
+  /** Byte budget of the value cache (second-chance eviction, close to LRU). Default 64 MiB; 0 disables it. */
   readonly valueCacheMaxBytes?: number | undefined;
   /** Largest single value the cache keeps. Default 1 MiB, so one big value cannot flush the cache. */
   readonly valueCacheMaxEntryBytes?: number | undefined;
