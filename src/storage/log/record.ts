@@ -15,7 +15,7 @@
  *
  * Parsing is pure (no I/O): the scanner in scan.ts feeds it bytes.
  */
-import { Decoder, Encoder } from 'cbor-x';
+import { Decoder } from 'cbor-x';
 import { assert } from '../../core/assert.js';
 import { crc32 } from './crc32.js';
 
@@ -29,7 +29,6 @@ const KNOWN_FLAGS = FLAG_TOMBSTONE | FLAG_BATCH_CONTINUES;
 
 // Plain arrays and strings only: no record structures or shared-structure state that a reader of
 // an old file would need.
-const encoder = new Encoder({ useRecords: false, tagUint8Array: false });
 const decoder = new Decoder({ useRecords: false });
 
 /**
@@ -54,23 +53,87 @@ export function recordValue(buf: Uint8Array, record: DecodedRecord): Uint8Array 
 
 /**
  * Encodes one record as a complete frame in its own buffer (not from Node's shared pool, since the
- * value cache may keep a view of it).
+ * value cache may keep a view of it). The meta array is written straight into the frame, in the
+ * CBOR shapes decodeMetaFast reads (cbor-x, which wrote it before, made a buffer of its own per
+ * record that was then copied): a text string, a small unsigned integer, and the expiry as an
+ * unsigned integer below 2^32, else as a float64.
  */
 export function encodeRecord(key: string, value: Uint8Array | undefined, expiresAtMs: number | undefined, flags: number): Buffer {
   assert((flags & ~KNOWN_FLAGS) === 0, 'only known record flags');
   assert(((flags & FLAG_TOMBSTONE) !== 0) === (value === undefined), 'a tombstone has no value, a put has one');
-  const meta = encoder.encode(expiresAtMs === undefined ? [key, flags] : [key, flags, expiresAtMs]);
+  const keyBytes = Buffer.byteLength(key, 'utf8');
+  const keyHeadBytes = keyBytes < 24 ? 1 : keyBytes < 0x100 ? 2 : keyBytes < 0x10000 ? 3 : 5;
+  const metaBytes = 1 + keyHeadBytes + keyBytes + 1 + (expiresAtMs === undefined ? 0 : expiryBytes(expiresAtMs));
   const valueBytes = value?.byteLength ?? 0;
-  const bodyBytes = BODY_PREFIX_BYTES + meta.length + valueBytes;
+  const bodyBytes = BODY_PREFIX_BYTES + metaBytes + valueBytes;
   const frame = Buffer.allocUnsafeSlow(FRAME_HEADER_BYTES + bodyBytes);
   frame.writeUInt32LE(bodyBytes, 0);
   frame.writeUInt32LE(~bodyBytes >>> 0, 4);
   frame[FRAME_HEADER_BYTES] = BODY_VERSION;
-  frame.writeUInt32LE(meta.length, FRAME_HEADER_BYTES + 1);
-  meta.copy(frame, FRAME_HEADER_BYTES + BODY_PREFIX_BYTES);
-  if (value !== undefined) frame.set(value, FRAME_HEADER_BYTES + BODY_PREFIX_BYTES + meta.length);
+  frame.writeUInt32LE(metaBytes, FRAME_HEADER_BYTES + 1);
+  let p = FRAME_HEADER_BYTES + BODY_PREFIX_BYTES;
+  frame[p++] = expiresAtMs === undefined ? 0x82 : 0x83;
+  if (keyHeadBytes === 1) frame[p++] = 0x60 + keyBytes;
+  else if (keyHeadBytes === 2) {
+    frame[p++] = 0x78;
+    frame[p++] = keyBytes;
+  } else if (keyHeadBytes === 3) {
+    frame[p++] = 0x79;
+    frame.writeUInt16BE(keyBytes, p);
+    p += 2;
+  } else {
+    frame[p++] = 0x7a;
+    frame.writeUInt32BE(keyBytes, p);
+    p += 4;
+  }
+  p += frame.write(key, p, keyBytes, 'utf8');
+  frame[p++] = flags; // below 24: a one-byte unsigned integer
+  if (expiresAtMs !== undefined) p = writeExpiry(frame, p, expiresAtMs);
+  assert(p === FRAME_HEADER_BYTES + BODY_PREFIX_BYTES + metaBytes, 'meta written to its computed length');
+  if (value !== undefined) frame.set(value, p);
   frame.writeUInt32LE(crc32(frame.subarray(FRAME_HEADER_BYTES)), 8);
   return frame;
+}
+
+/** Bytes of the CBOR encoding writeExpiry gives `ms`. */
+function expiryBytes(ms: number): number {
+  if (!isUint32(ms)) return 9;
+  return ms < 24 ? 1 : ms < 0x100 ? 2 : ms < 0x10000 ? 3 : 5;
+}
+
+/**
+ * Integers from 2^32 on are written as float64 (exact for safe integers), as cbor-x writes them:
+ * cbor-x reads a CBOR uint64 back as a BigInt, and it is the decoder of the shapes the fast path
+ * leaves to it.
+ */
+function isUint32(ms: number): boolean {
+  return Number.isInteger(ms) && ms >= 0 && ms < 0x100000000;
+}
+
+/** Writes `ms` as CBOR at `p`; returns the offset after it. */
+function writeExpiry(buf: Buffer, p: number, ms: number): number {
+  if (!isUint32(ms)) {
+    buf[p] = 0xfb;
+    buf.writeDoubleBE(ms, p + 1);
+    return p + 9;
+  }
+  if (ms < 24) {
+    buf[p] = ms;
+    return p + 1;
+  }
+  if (ms < 0x100) {
+    buf[p] = 0x18;
+    buf[p + 1] = ms;
+    return p + 2;
+  }
+  if (ms < 0x10000) {
+    buf[p] = 0x19;
+    buf.writeUInt16BE(ms, p + 1);
+    return p + 3;
+  }
+  buf[p] = 0x1a;
+  buf.writeUInt32BE(ms, p + 1);
+  return p + 5;
 }
 
 /** Re-encodes a record (decoded from `buf`) with the batch-continues flag cleared (compaction un-batches records). */
