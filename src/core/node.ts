@@ -205,6 +205,11 @@ export class RingNode implements ClusterView {
     const { obj } = await this.replication.get(key, options);
     if (obj === undefined) return undefined;
     const now = this.components.env.clock.now();
+    if (obj.siblings.length === 1) {
+      // The common case, without the filtered copy: one sibling, a value or a tombstone.
+      const only = obj.siblings[0]!;
+      return isExpired(only, now) ? undefined : (only.value ?? undefined);
+    }
     const live = { clock: obj.clock, siblings: obj.siblings.filter((s) => !isExpired(s, now)) };
     return pickDeterministic(live)?.value ?? undefined;
   }

@@ -140,8 +140,7 @@ export class Coordinator {
         if (outcome === 'timeout') timedOut = true;
         if (!settled && answers.length >= r) {
           settled = true;
-          const found = answers.flatMap((a) => (a.obj === undefined ? [] : [a.obj]));
-          resolve(new LazyReadResult(found.length === 0 ? undefined : reconcile(found)));
+          resolve(new LazyReadResult(reconcileAnswers(answers)));
         }
         if (done === apl.length) finish();
       };
@@ -195,14 +194,14 @@ export class Coordinator {
    * reap; a later read repairs what this one skipped.
    */
   private readRepair(key: string, answers: readonly ReplicaAnswer[], startedAtMs: number): void {
-    if (!this.options.readRepair || answers.length === 0) return;
+    // One answer has nothing to be compared with (N=1, or every other replica failed).
+    if (!this.options.readRepair || answers.length < 2) return;
     if (this.env.clock.now() - startedAtMs >= this.options.deleteReapDelayMs / 2) {
       this.env.logger.debug({ key, ageMs: this.env.clock.now() - startedAtMs }, 'skipping read repair: the answers are too old to be safe against reaped tombstones');
       return;
     }
-    const found = answers.flatMap((a) => (a.obj === undefined ? [] : [a.obj]));
-    if (found.length === 0) return;
-    const merged = reconcile(found);
+    const merged = reconcileAnswers(answers);
+    if (merged === undefined) return;
     let bytes: Uint8Array | undefined;
     for (const answer of answers) {
       if (answer.obj !== undefined && equalObjects(answer.obj, merged)) continue;
@@ -229,9 +228,14 @@ export class Coordinator {
    */
   private reapAfterRead(key: string, answers: readonly ReplicaAnswer[], apl: readonly PreferenceEntry[]): void {
     if (apl.length !== this.options.nVal || answers.length !== apl.length || !apl.every((e) => e.role === 'primary')) return;
-    const found = answers.flatMap((a) => (a.obj === undefined ? [] : [a.obj]));
-    if (found.length === 0 || !found.every((obj) => isTombstoneOnly(obj))) return;
-    this.maybeScheduleReap(key, reconcile(found), answers.map((a) => a.entry));
+    let found = false;
+    for (const a of answers) {
+      if (a.obj === undefined) continue;
+      if (!isTombstoneOnly(a.obj)) return;
+      found = true;
+    }
+    if (!found) return;
+    this.maybeScheduleReap(key, reconcileAnswers(answers)!, answers.map((a) => a.entry));
   }
 
   // ---------------------------------------------------------------- put / delete
@@ -423,6 +427,14 @@ export class Coordinator {
       w: body.w, timeoutMs: body.timeoutMs, context: body.context, contextMode: body.contextMode, ttlMs: body.ttlMs,
     }, true);
   }
+}
+
+/** The answers' objects reconciled into one; undefined when no replica holds the key. */
+function reconcileAnswers(answers: readonly ReplicaAnswer[]): KvObject | undefined {
+  if (answers.length === 1) return answers[0]!.obj;
+  const found: KvObject[] = [];
+  for (const a of answers) if (a.obj !== undefined) found.push(a.obj);
+  return found.length === 0 ? undefined : reconcile(found);
 }
 
 /**
