@@ -36,7 +36,8 @@ function entryBytes(key: string, record: StoredRecord): number {
 }
 
 function makeRecord(value: Uint8Array, expiresAtMs: number | undefined): StoredRecord {
-  const copy = value.slice();
+  // Always a copy: Buffer's slice() would return a view, which a caller's later write could change.
+  const copy = new Uint8Array(value);
   return expiresAtMs === undefined ? { value: copy } : { value: copy, expiresAtMs };
 }
 

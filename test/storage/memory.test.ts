@@ -29,4 +29,14 @@ describe('memory engine', () => {
     expect(engine.stats().totalBytes).toBe(0);
     await engine.close();
   });
+
+  it('keeps its own copy of a value, also when the caller passes a Buffer it changes later', async () => {
+    // Buffer's slice() is a view, not a copy: the engine must not keep the caller's memory.
+    const engine = new MemoryEngine({ clock: new FakeClock() });
+    const value = Buffer.from('before');
+    await engine.put('k', value);
+    value.write('after!');
+    expect(Buffer.from((await engine.get('k'))!.value).toString()).toBe('before');
+    await engine.close();
+  });
 });
