@@ -104,10 +104,10 @@ function expiryBytes(ms: number): number {
 /**
  * Integers from 2^32 on are written as float64 (exact for safe integers), as cbor-x writes them:
  * cbor-x reads a CBOR uint64 back as a BigInt, and it is the decoder of the shapes the fast path
- * leaves to it.
+ * leaves to it. -0 stays a float too, so that it reads back as written.
  */
 function isUint32(ms: number): boolean {
-  return Number.isInteger(ms) && ms >= 0 && ms < 0x100000000;
+  return Number.isInteger(ms) && ms >= 0 && ms < 0x100000000 && !Object.is(ms, -0);
 }
 
 /** Writes `ms` as CBOR at `p`; returns the offset after it. */
