@@ -36,6 +36,7 @@ export const ErrorCode = {
   UNKNOWN_COMMAND: 'ERR_UNKNOWN_COMMAND',
   PROTOCOL: 'ERR_PROTOCOL',
   INTERNAL: 'ERR_INTERNAL',
+  ADDRESS_IN_USE: 'ERR_ADDRESS_IN_USE',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -219,6 +220,32 @@ export class ProtocolError extends RingkvError {
   constructor(message: string) {
     super(ErrorCode.PROTOCOL, message);
   }
+}
+
+/** A port this node was told to listen on is taken by another process. */
+export class AddressInUseError extends RingkvError {
+  constructor(what: string, host: string, port: number) {
+    super(ErrorCode.ADDRESS_IN_USE,
+      `cannot listen for ${what} on ${host}:${port}: the address is in use (EADDRINUSE) — another ringkv node or ` +
+      'program holds it; stop it or choose another port', { details: { host, port } });
+  }
+}
+
+/**
+ * The typed error for a failed listen(): a taken port becomes AddressInUseError, a port that needs
+ * privileges or a host that is not this machine's becomes InvalidConfigError; anything else is
+ * returned as it is.
+ */
+export function listenError(err: unknown, what: string, host: string, port: number): unknown {
+  const code = typeof err === 'object' && err !== null ? (err as { code?: unknown }).code : undefined;
+  if (code === 'EADDRINUSE') return new AddressInUseError(what, host, port);
+  if (code === 'EACCES') {
+    return new InvalidConfigError(`cannot listen for ${what} on ${host}:${port}: permission denied (ports below 1024 need privileges)`, { host, port });
+  }
+  if (code === 'EADDRNOTAVAIL') {
+    return new InvalidConfigError(`cannot listen for ${what} on ${host}:${port}: ${host} is not an address of this machine`, { host, port });
+  }
+  return err;
 }
 
 /** Type guard for any ringkv error. */

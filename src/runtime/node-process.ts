@@ -9,6 +9,7 @@ import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger as PinoLogger } from 'pino';
 import type { NodeOptions } from '../config.js';
+import { listenError } from '../errors.js';
 import { RingNode, type NodeGetResult } from '../core/node.js';
 import { createKeyHasher } from '../core/ring/index.js';
 import { openStorage } from '../storage/index.js';
@@ -51,9 +52,10 @@ export interface StartNodeExtras {
 
 function listen(server: Server, port: number, host: string): Promise<number> {
   return new Promise((resolve, reject) => {
-    server.once('error', reject);
+    const onError = (err: unknown): void => reject(listenError(err, 'HTTP and peers (--port)', host, port));
+    server.once('error', onError);
     server.listen(port, host, () => {
-      server.off('error', reject);
+      server.off('error', onError);
       const address = server.address();
       resolve(typeof address === 'object' && address !== null ? address.port : port);
     });

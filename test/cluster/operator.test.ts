@@ -4,6 +4,10 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { promisify } from 'node:util';
 import { CLI, TestCluster } from '../helpers/cluster.js';
 
@@ -92,6 +96,26 @@ describe('operator tools on a 3-node ring', () => {
     for (const name of ['ringkv_quorum_failures_total', 'ringkv_hints_pending', 'ringkv_hints_delivered_total', 'ringkv_siblings_created_total',
       'ringkv_read_repairs_total', 'ringkv_storage_keys', 'ringkv_storage_live_bytes', 'ringkv_storage_compactions_total']) {
       expect(metric(text, name, { node: 'n1' }), name).toBeGreaterThanOrEqual(0);
+    }
+  });
+});
+
+describe('ringkv start', () => {
+  it('on a port another process holds, exits 2 (a typed error) with ERR_ADDRESS_IN_USE and the address, not a stack trace', async () => {
+    // Shows the operator's view of a taken --port: one line saying what and where.
+    const holder = createServer();
+    await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
+    const { port } = holder.address() as AddressInfo;
+    const dataDir = mkdtempSync(path.join(tmpdir(), 'ringkv-port-'));
+    try {
+      const result = await ringkv('start', '--id', 'p1', '--host', '127.0.0.1', '--port', String(port), '--storage', 'memory', '--data-dir', dataDir, '--log-format', 'json');
+      expect(result.code).toBe(2);
+      expect(result.stderr).toContain('ERR_ADDRESS_IN_USE');
+      expect(result.stderr).toContain(`127.0.0.1:${port}`);
+      expect(result.stderr).not.toContain('    at ');
+    } finally {
+      await new Promise<void>((resolve) => holder.close(() => resolve()));
+      rmSync(dataDir, { recursive: true, force: true });
     }
   });
 });

@@ -87,7 +87,22 @@ export class TestCluster {
     this.root = mkdtempSync(path.join(tmpdir(), 'ringkv-cluster-'));
   }
 
+  /**
+   * Starts a ring. A port picked by freePort() can be taken by another process before the node
+   * binds it (another test file runs at the same time); then the whole ring starts again on fresh
+   * ports, at most three times.
+   */
   static async start(options: ClusterOptions): Promise<TestCluster> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await TestCluster.startOnce(options);
+      } catch (err) {
+        if (attempt >= 3 || !String(err).includes('EADDRINUSE')) throw err;
+      }
+    }
+  }
+
+  private static async startOnce(options: ClusterOptions): Promise<TestCluster> {
     assertBuilt();
     const cluster = new TestCluster(options);
     for (let i = 0; i < options.nodes; i++) {

@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type Server, type Socket } from 'node:net';
 import { assert } from '../../core/assert.js';
 import { silentLogger, type Clock, type Logger } from '../../core/env.js';
+import { listenError } from '../../errors.js';
 import type { RespBackend } from './backend.js';
 import type { RespServerStatus } from './commands.js';
 import { RespConnection, type RespCloseReason, type RespConnectionLimits } from './connection.js';
@@ -141,7 +142,7 @@ export class RespServer {
     assert(this.closing === undefined, 'a closed server does not listen again');
     this.listening = true;
     return new Promise((resolve, reject) => {
-      const onError = (error: Error): void => reject(error);
+      const onError = (error: Error): void => reject(listenError(error, 'Redis clients (--resp-port)', this.options.host ?? '127.0.0.1', this.options.port ?? DEFAULT_RESP_PORT));
       this.server.once('error', onError);
       this.server.listen(this.options.port ?? DEFAULT_RESP_PORT, this.options.host ?? '127.0.0.1', () => {
         this.server.off('error', onError);

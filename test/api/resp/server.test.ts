@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { MapRespBackend, type RespBackend } from '../../../src/api/resp/backend.js';
 import { encodeCommand } from '../../../src/api/resp/encoder.js';
-import { QuorumUnavailableError, TimeoutError, ValueTooLargeError } from '../../../src/errors.js';
+import { AddressInUseError, QuorumUnavailableError, TimeoutError, ValueTooLargeError } from '../../../src/errors.js';
 import { Harness, recordingLogger } from './harness.js';
 import { printable, ReplyError } from './reply-reader.js';
 
@@ -119,6 +119,17 @@ describe('RespServer pipelining', () => {
     await backend.startedCount(2);
     backend.release('get b');
     expect((await client.replies(2)).map(printable)).toEqual([null, null]);
+  });
+});
+
+describe('RespServer listening', () => {
+  it('refuses a port another server holds with ERR_ADDRESS_IN_USE naming the address', async () => {
+    // A taken --resp-port is a clear, typed error, not a raw EADDRINUSE stack.
+    const { port } = await harness.startServer();
+    const error = await harness.startServer({ port }).then(() => undefined, (e: unknown) => e);
+    expect(error).toBeInstanceOf(AddressInUseError);
+    expect(error).toMatchObject({ code: 'ERR_ADDRESS_IN_USE', details: { host: '127.0.0.1', port } });
+    expect(String((error as Error).message)).toContain(`127.0.0.1:${port}`);
   });
 });
 
