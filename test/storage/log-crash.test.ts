@@ -1,7 +1,7 @@
 // Crash safety with real processes: a child writes with fsync=always from 16 concurrent writers and
 // is SIGKILLed at random moments, 20 times; after each kill every acknowledged write is there with
 // its value, every batch is all-or-nothing, and nothing that survived an earlier crash is lost.
-// The writer's segments are preallocated (the fsync=always default), so most kills leave a tail of
+// The writer's segments are preallocated (preallocateBytes, opt-in), so most kills leave a tail of
 // zeros after the records of the newest segment, which recovery must read as their end.
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs/promises';
@@ -70,7 +70,7 @@ describe('log engine crash safety', () => {
       const newest = (await fs.readdir(dir)).filter((f) => f.endsWith('.seg')).sort().pop()!;
       const newestBytes = (await fs.stat(path.join(dir, newest))).size;
       const engine = await LogEngine.open({ dir, clock: new FakeClock(Date.now()), recovery: 'fail', compactionCheckIntervalMs: 0 });
-      // The writer preallocates (fsync=always): the kill usually leaves zeros after the records.
+      // The writer preallocates: the kill usually leaves zeros after the records.
       if (engine.segments().find((s) => s.file === newest)!.sizeBytes < newestBytes) preallocatedTails++;
       const present = new Map<string, string>();
       for await (const { key, record } of engine.entries()) present.set(key, createHash('sha1').update(record.value).digest('hex'));

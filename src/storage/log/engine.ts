@@ -15,8 +15,9 @@
  * index, and under fsync=always resolves every write of the group once an fsync that started after
  * the write completes (group commit: the writes that queued up during one fsync share the next).
  * The pump does not wait for that fsync: the next group is written while it runs, with up to two
- * fsyncs in flight, and the active segment is zero-filled ahead of the writes so that an fsync
- * flushes data only (see LogEngineOptions.preallocateBytes for what that means for recovery).
+ * fsyncs in flight. With preallocateBytes (opt-in) the active segment is zero-filled ahead of the
+ * writes so that an fsync flushes data only (see LogEngineOptions.preallocateBytes for what that
+ * means for recovery).
  */
 import { writeSync } from 'node:fs';
 import * as fs from 'node:fs/promises';

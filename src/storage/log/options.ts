@@ -86,8 +86,13 @@ export interface LogEngineOptions extends StorageLimits {
    */
   readonly maxQueuedWriteBytes?: number | undefined;
   /**
-   * Under fsync=always, the active segment is zero-filled (and fdatasynced) this far ahead of its
-   * last record, in the background. Default 4 MiB under `always`, 0 (off) otherwise; 0 disables it.
+   * The active segment is zero-filled (and fdatasynced) this far ahead of its last record, in the
+   * background. Default 0 (off); meant for fsync=always, e.g. 4 MiB (DEFAULT_PREALLOCATE_BYTES).
+   *
+   * Off by default because of the power-loss case at the end of this comment: without it, a power
+   * loss leaves at worst a torn tail, which recovery cuts by itself; with it, the default recovery
+   * mode (`fail`) may refuse to open until an operator chooses. Turn it on when fsync=always
+   * latency matters more than that, ideally with recovery `truncate`.
    *
    * Why: an fdatasync after a write that grows the file must also commit the new file size (a
    * journal commit on ext4); after a write over blocks already written it flushes data only. On
@@ -198,7 +203,7 @@ export function resolveLogOptions(o: LogEngineOptions): ResolvedLogOptions {
     recovery,
     maxQueuedWriteBytes: positiveInt('maxQueuedWriteBytes', o.maxQueuedWriteBytes ?? DEFAULT_MAX_QUEUED_WRITE_BYTES),
     maxGroupCommitBytes: positiveInt('maxGroupCommitBytes', o.maxGroupCommitBytes ?? DEFAULT_MAX_GROUP_COMMIT_BYTES),
-    preallocateBytes: nonNegativeInt('preallocateBytes', o.preallocateBytes ?? (fsync === 'always' ? DEFAULT_PREALLOCATE_BYTES : 0)),
+    preallocateBytes: nonNegativeInt('preallocateBytes', o.preallocateBytes ?? 0),
     maxBatchOps: positiveInt('maxBatchOps', o.maxBatchOps ?? 10_000),
     maxBatchBytes: positiveInt('maxBatchBytes', o.maxBatchBytes ?? 64 * 1024 * 1024, MAX_VALUE_BYTES_LIMIT),
     maxIndexKeys: positiveInt('maxIndexKeys', o.maxIndexKeys ?? DEFAULT_MAX_INDEX_KEYS, 2 ** 30),

@@ -4,7 +4,7 @@
  *
  * - A torn tail of the newest segment (partial record, zero-filled tail, or a batch whose last
  *   record never made it) is cut off and logged: the normal result of a crash during a write.
- *   Under fsync=always the newest segment is preallocated (zero-filled ahead of its records), so
+ *   With preallocateBytes the newest segment is preallocated (zero-filled ahead of its records), so
  *   after a crash zeros follow its records: they end the records only when nothing but zeros
  *   follows, and a damaged last record counts as a write cut short only when its end is zeros
  *   (scan.ts; the trade-off is in LogEngineOptions.preallocateBytes).
