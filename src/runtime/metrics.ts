@@ -77,7 +77,7 @@ export class NodeMetrics {
 
   /**
    * Counts and times one client request. On the hot path of every request, so it avoids
-   * prom-client's timer closures and label merging: label objects are built once per op, the
+   * prom-client's timers and label objects: counts go into plain maps read at scrape time, the
    * clock is performance.now(), and the request's promise is chained without an async wrapper.
    */
   observe<T>(op: RequestOp, run: () => Promise<T>): Promise<T> {

@@ -280,12 +280,12 @@ export class Coordinator {
       this.env.logger.warn({ key, siblings: obj.siblings.length }, 'object has many siblings; read it and write back a resolved value');
     }
     // A "local" write supersedes everything this replica has seen, so its reply may cover it all.
-    const result = intent.contextMode === 'local' ? new LazyWriteResult(obj.clock) : new LazyWriteResult(writeReplyClock(obj, context, dot));
+    const result = new LazyContext(intent.contextMode === 'local' ? obj.clock : writeReplyClock(obj, context, dot));
     return this.replicate(key, obj, bytes, result, apl, self, w, timeoutMs, value === null);
   }
 
   private replicate(
-    key: string, obj: KvObject, encoded: Uint8Array | undefined, result: LazyWriteResult, apl: readonly PreferenceEntry[], self: PreferenceEntry | undefined,
+    key: string, obj: KvObject, encoded: Uint8Array | undefined, result: LazyContext, apl: readonly PreferenceEntry[], self: PreferenceEntry | undefined,
     w: number, timeoutMs: number, isDelete: boolean,
   ): Promise<{ context: string }> {
     const n = this.options.nVal;
@@ -438,27 +438,23 @@ function reconcileAnswers(answers: readonly ReplicaAnswer[]): KvObject | undefin
 }
 
 /**
- * A read's answer whose opaque context is encoded only when someone asks: Redis GETs never do,
- * and the encoding was a few percent of a local read's CPU.
+ * A write's answer: an opaque context encoded only when someone asks. Redis SETs and GETs never
+ * do, and the encoding was a few percent of a local request's CPU.
  */
-class LazyReadResult implements ReadResult {
-  private encoded: string | undefined;
-
-  constructor(readonly obj: KvObject | undefined) {}
-
-  get context(): string {
-    return (this.encoded ??= encodeContext(this.obj?.clock ?? emptyClock()));
-  }
-}
-
-/** A write's answer whose context is encoded only when someone asks (Redis SETs never do). */
-class LazyWriteResult {
+class LazyContext {
   private encoded: string | undefined;
 
   constructor(private readonly clock: VClock) {}
 
   get context(): string {
     return (this.encoded ??= encodeContext(this.clock));
+  }
+}
+
+/** A read's answer: the reconciled object, and its context encoded only when someone asks. */
+class LazyReadResult extends LazyContext implements ReadResult {
+  constructor(readonly obj: KvObject | undefined) {
+    super(obj?.clock ?? emptyClock());
   }
 }
 

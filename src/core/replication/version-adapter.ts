@@ -9,7 +9,7 @@ export {
   applyWrite, pruneObject, equalObjects, isTombstoneOnly, liveSiblings, mergeObjects, pickDeterministic, reconcile, isExpired,
   type KvObject, type Sibling,
 } from '../version/object.js';
-export { covers as clockCovers, get as clockCounter, emptyClock, equalClocks, merge as mergeClocks, type Dot, type VClock } from '../version/vclock.js';
+export { covers as clockCovers, get as clockCounter, emptyClock, merge as mergeClocks, type Dot, type VClock } from '../version/vclock.js';
 export { decodeContext, decodeObject, encodeContext, encodeObject } from '../version/codec.js';
 
 export const compareClocks = compare;
