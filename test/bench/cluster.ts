@@ -6,6 +6,12 @@
  * redis-tools / redis-server when missing (Debian, as root).
  *
  *   npm run bench:cluster -- [--reps 3] [--requests 200000] [--clients 50] [--targets redis,floor,single,ring]
+ *                            [--floor-work 1,2,4,8]
+ *
+ * `--floor-work` adds one floor target per figure, each burning that many µs of CPU per command
+ * before it answers, and prints the work budget: how many µs per request above the floor a server
+ * may spend and still reach each target ratio (linear interpolation between the measured points),
+ * next to what ringkv's single node spends above the floor (its CPU per request minus the floor's).
  *
  * Prints a markdown table: req/s, p50 and p99 per target, mode (plain, -P 16) and test (SET, GET),
  * each figure also as a ratio of redis-server's, and the servers' CPU time per request (user +
@@ -28,12 +34,14 @@ interface Args {
   requests: number;
   clients: number;
   targets: string[];
+  /** µs of CPU per command for the extra floor targets. */
+  floorWork: number[];
   keyspace: number;
   dataBytes: number;
 }
 
 function parseArgs(argv: readonly string[]): Args {
-  const a: Args = { reps: 3, requests: 200_000, clients: 50, targets: ['redis', 'floor', 'single', 'ring'], keyspace: 100_000, dataBytes: 100 };
+  const a: Args = { reps: 3, requests: 200_000, clients: 50, targets: ['redis', 'floor', 'single', 'ring'], floorWork: [], keyspace: 100_000, dataBytes: 100 };
   for (let i = 0; i < argv.length; i += 2) {
     const v = argv[i + 1] ?? '';
     switch (argv[i]) {
@@ -41,6 +49,10 @@ function parseArgs(argv: readonly string[]): Args {
       case '--requests': a.requests = Number(v); break;
       case '--clients': a.clients = Number(v); break;
       case '--targets': a.targets = v.split(','); break;
+      case '--floor-work':
+        a.floorWork = v.split(',').map(Number);
+        if (a.floorWork.some((x) => !Number.isFinite(x) || x <= 0)) throw new Error('--floor-work takes positive µs values, e.g. 1,2,4,8');
+        break;
       default: throw new Error(`unknown option ${argv[i]}`);
     }
   }
@@ -106,10 +118,10 @@ const CLOCK_TICKS = ((): number => {
   }
 })();
 
-async function startFloor(port: number): Promise<void> {
-  const child = spawn(process.execPath, [FLOOR, String(port)], { stdio: ['ignore', 'pipe', 'inherit'] });
+async function startFloor(port: number, target: string, workUs: number): Promise<void> {
+  const child = spawn(process.execPath, [FLOOR, String(port), String(workUs)], { stdio: ['ignore', 'pipe', 'inherit'] });
   children.push(child);
-  pidsOf.set('floor', [child.pid!]);
+  pidsOf.set(target, [child.pid!]);
   await new Promise<void>((resolve, reject) => {
     createInterface({ input: child.stdout! }).on('line', (line) => {
       if (line === 'ready') resolve();
@@ -195,6 +207,45 @@ function median(xs: number[]): number {
   return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 }
 
+/** The one-node targets of issue #4 (b): a ratio of redis-server's req/s per mode. */
+const SINGLE_TARGETS = new Map([[1, 0.6], [16, 0.3]]);
+
+/**
+ * The work budget per mode and test: the µs of CPU per command above the floor at which the
+ * floor's ratio to redis-server falls to the target (linear between measured points; "< min" or
+ * "> max" outside them), next to ringkv's single node's CPU per request above the floor's.
+ */
+function budgetLines(a: Args, med: (key: string) => Row | undefined): string[] {
+  const lines = [
+    '| mode | test | target | floor ratio at +0 / ' + a.floorWork.map((w) => `+${w}`).join(' / ') + ' µs | budget above floor | ringkv 1 node CPU above floor |',
+    '| --- | --- | ---: | --- | ---: | ---: |',
+  ];
+  for (const [pipeline, target] of SINGLE_TARGETS) {
+    for (const test of ['SET', 'GET']) {
+      const base = med(`redis|${pipeline}|${test}`);
+      const floor = med(`floor|${pipeline}|${test}`);
+      if (base === undefined || floor === undefined) continue;
+      const points = [0, ...a.floorWork].map((w) => {
+        const row = med(`${w === 0 ? 'floor' : `floor+${w}`}|${pipeline}|${test}`);
+        return { w, ratio: row === undefined ? Number.NaN : row.rps / base.rps };
+      });
+      let budget = points[0]!.ratio < target ? `< 0 (floor ${points[0]!.ratio.toFixed(2)}x)` : `> ${points.at(-1)!.w} µs`;
+      for (let i = 1; i < points.length; i++) {
+        const lo = points[i - 1]!;
+        const hi = points[i]!;
+        if (lo.ratio >= target && hi.ratio < target) {
+          budget = `${(lo.w + ((lo.ratio - target) * (hi.w - lo.w)) / (lo.ratio - hi.ratio)).toFixed(1)} µs`;
+          break;
+        }
+      }
+      const single = med(`single|${pipeline}|${test}`);
+      const above = single === undefined ? '-' : `${(single.cpuUs - floor.cpuUs).toFixed(1)} µs`;
+      lines.push(`| ${pipeline === 1 ? 'plain' : '-P 16'} | ${test} | ${target}x | ${points.map((p) => `${p.ratio.toFixed(2)}x`).join(' / ')} | ${budget} | ${above} |`);
+    }
+  }
+  return lines;
+}
+
 async function main(): Promise<void> {
   const a = parseArgs(process.argv.slice(2));
   ensureRedis();
@@ -207,9 +258,12 @@ async function main(): Promise<void> {
       ports.set('redis', port);
     }
     if (a.targets.includes('floor')) {
-      const port = await freePort();
-      await startFloor(port);
-      ports.set('floor', port);
+      for (const workUs of [0, ...a.floorWork]) {
+        const target = workUs === 0 ? 'floor' : `floor+${workUs}`;
+        const port = await freePort();
+        await startFloor(port, target, workUs);
+        ports.set(target, port);
+      }
     }
     if (a.targets.includes('single')) ports.set('single', await startRingkv(1, 1, 1, 1, path.join(dataRoot, 'single')));
     if (a.targets.includes('ring')) ports.set('ring', await startRingkv(3, 3, 2, 2, path.join(dataRoot, 'ring')));
@@ -237,6 +291,7 @@ async function main(): Promise<void> {
     const labels: Record<string, string> = {
       redis: 'redis-server', floor: 'Node.js floor (count, +OK)', single: 'ringkv 1 node, N=1', ring: 'ringkv 3 nodes, N=3 R=2 W=2',
     };
+    for (const workUs of a.floorWork) labels[`floor+${workUs}`] = `Node.js floor + ${workUs} µs work/cmd`;
     const lines = [
       `redis-benchmark -c ${a.clients} -t set,get -r ${a.keyspace} -d ${a.dataBytes} -n ${a.requests}; medians of ${a.reps} runs; ${new Date().toISOString().slice(0, 10)}`,
       '',
@@ -254,6 +309,7 @@ async function main(): Promise<void> {
         }
       }
     }
+    if (a.floorWork.length > 0 && a.targets.includes('redis') && a.targets.includes('floor')) lines.push('', ...budgetLines(a, med));
     process.stdout.write(`${lines.join('\n')}\n`);
   } finally {
     stopAll();

@@ -4,7 +4,11 @@
  * values, no command dispatch. It shows how much of redis-server's throughput Node's own socket
  * path leaves on this machine, whatever ringkv does above it.
  *
- *   node dist/test/bench/resp-floor.js PORT
+ *   node dist/test/bench/resp-floor.js PORT [WORK_US]
+ *
+ * WORK_US (default 0) burns that many microseconds of CPU per command before answering: the floor
+ * plus a fixed amount of server work, which bench:cluster's `--floor-work` uses to show how much
+ * work per request each throughput target leaves above Node's socket path on this machine.
  *
  * Prints "ready" once listening. Only what redis-benchmark sends is understood (arrays of bulk
  * strings); anything else closes the connection.
@@ -41,6 +45,16 @@ function countCommands(buf: Buffer): { count: number; used: number } | undefined
 }
 
 const port = Number(process.argv[2]);
+const workNs = BigInt(Math.round(Number(process.argv[3] ?? 0) * 1000));
+
+/** Busy-waits `commands` × WORK_US: stands in for the work a real server does per command. */
+function work(commands: number): void {
+  if (workNs === 0n || commands === 0) return;
+  const until = process.hrtime.bigint() + workNs * BigInt(commands);
+  while (process.hrtime.bigint() < until) {
+    // spin
+  }
+}
 net.createServer((socket) => {
   socket.setNoDelay(true);
   let pending: Buffer | undefined;
@@ -52,6 +66,7 @@ net.createServer((socket) => {
       return;
     }
     pending = parsed.used < buf.length ? buf.subarray(parsed.used) : undefined;
+    work(parsed.count);
     if (parsed.count === 1) socket.write(OK);
     else if (parsed.count > 1) socket.write(Buffer.concat(Array.from({ length: parsed.count }, () => OK)));
   });
