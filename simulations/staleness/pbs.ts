@@ -210,7 +210,7 @@ export async function measureStaleness(options: StalenessOptions): Promise<Stale
       ? new ObservedStorage(memory, (key) => storedCount.set(key, (storedCount.get(key) ?? 0) + 1))
       : memory;
     const cluster = new PbsCluster(id, replicaIds);
-    const endpoint = network.attach(id, cluster.addressOf(id) as string, { admit: (_label, work) => work() });
+    const endpoint = network.attach(id, cluster.addressOf(id) as string, { running: true, admit: (_label, work) => work() });
     const replication = new Replication({ env, transport: endpoint, storage, cluster }, { nodeId: id, generation: 1 }, {
       nVal: n, r, w, readRepair: false, forwardWrites: false,
       // Heavy tails (YMMR's exponential part has a 357 ms mean) must never time out a measurement.

@@ -6,11 +6,12 @@
  * Ordering is a pure function of the schedule calls: events fire by (time, creation order). The
  * node code is promise-based, so after every event the loop lets the microtask queue drain
  * completely before the next event: a storage call that resolves "at once" resolves before
- * virtual time moves on, as on a real node. The loop waits on a process.nextTick, which Node runs
- * only once the microtask queue is empty (a tick queued by a microtask waits for the whole queue),
- * without the cost of a turn of the event loop per event; every EVENTS_PER_LOOP_TURN events it
- * does take a turn (setImmediate), so timers and I/O of the hosting process (a test runner's
- * timeouts, worker messages) are not starved by a long run.
+ * virtual time moves on, as on a real node. Each event fires in a microtask of its own, which then
+ * queues a process.nextTick: Node runs that tick only once the microtask queue is empty (a tick
+ * queued by a microtask waits for the whole queue), and the tick queues the microtask that fires
+ * the next event. That costs no turn of the event loop, and no promise, per event; every
+ * EVENTS_PER_LOOP_TURN events the loop does take a turn (setImmediate), so timers and I/O of the
+ * hosting process (a test runner's timeouts, worker messages) are not starved by a long run.
  *
  * Every event has an owner (a node incarnation, the network, the clients, ...). Cancelling an
  * owner cancels all its pending events at once, which is what a crash does to a process's timers.
@@ -38,9 +39,12 @@ export interface SimEvent {
   readonly label: string;
   /** A number that details the label (message type and endpoints), hashed into the trace. */
   readonly detail: number;
-  readonly callback: EventCallback;
+  /** Replaced by a no-op once the event fired or was cancelled (see Scheduler.cancel). */
+  callback: EventCallback;
   cancelled: boolean;
 }
+
+const NOTHING: EventCallback = () => {};
 
 /** Receives every fired event, for trace hashes and debugging output. */
 export interface EventObserver {
@@ -57,23 +61,7 @@ export interface RunOptions {
   readonly maxEvents?: number | undefined;
 }
 
-const nextTick = (resolve: () => void): void => {
-  process.nextTick(resolve);
-};
-
-const immediate = (resolve: () => void): void => {
-  setImmediate(resolve);
-};
-
-/** Lets every queued microtask (and the microtasks those queue) run. */
-export function drainMicrotasks(): Promise<void> {
-  return new Promise<void>(nextTick);
-}
-
-/** Lets every queued microtask run, then the event loop take a turn (timers, I/O of the host process). */
-export function yieldToEventLoop(): Promise<void> {
-  return new Promise<void>(immediate);
-}
+const SETTLED = Promise.resolve();
 
 /** Events between two turns of the host's event loop. */
 const EVENTS_PER_LOOP_TURN = 1000;
@@ -115,6 +103,10 @@ export class Scheduler {
   /** Cancels one event; cancelling a fired or cancelled event is a no-op. */
   cancel(event: SimEvent): void {
     event.cancelled = true;
+    // A cancelled event waits in the queue until its time comes (a request timeout, seconds):
+    // dropping its callback now frees what the callback holds (a request's promise chain) young,
+    // instead of letting the garbage collector copy it and promote it to the old generation.
+    event.callback = NOTHING;
   }
 
   /** Time of the next pending event, or undefined. */
@@ -127,36 +119,58 @@ export class Scheduler {
    * Fires events in order until virtual time would pass `untilMs` (then the clock is set to
    * `untilMs`), `stop` returns true, or the event budget is spent.
    */
-  async run(untilMs: number, options: RunOptions = {}): Promise<RunOutcome> {
+  run(untilMs: number, options: RunOptions = {}): Promise<RunOutcome> {
     const maxEvents = options.maxEvents ?? 50_000_000;
     const stop = options.stop;
-    let fired = 0;
-    if (stop?.()) return 'stopped';
-    // Fire events only from within a microtask: a tick queued there waits for the whole microtask
-    // queue, whereas one queued from a macrotask or a tick runs before the pending microtasks.
-    await Promise.resolve();
-    for (;;) {
-      this.skipCancelled();
-      const next = this.heap[0];
-      if (next === undefined || next.atMs > untilMs) {
-        if (untilMs > this.nowMs) this.nowMs = untilMs;
-        return next === undefined ? 'idle' : 'reached';
-      }
-      if (fired >= maxEvents) return 'event-budget';
-      this.pop();
-      next.cancelled = true;
-      this.nowMs = next.atMs;
-      fired++;
-      this.firedEvents++;
-      this.observer?.onEvent(next.atMs, next.owner.name, next.label, next.detail);
-      try {
-        next.callback();
-      } catch (err) {
-        this.onError(err, next.owner.name, next.label);
-      }
-      await (this.firedEvents % EVENTS_PER_LOOP_TURN === 0 ? yieldToEventLoop() : drainMicrotasks());
-      if (stop?.()) return 'stopped';
-    }
+    if (stop?.()) return Promise.resolve('stopped');
+    return new Promise<RunOutcome>((resolve, reject) => {
+      let fired = 0;
+      // Events fire only from within a microtask: a tick queued there waits for the whole
+      // microtask queue, whereas one queued from a macrotask or a tick runs before the pending
+      // microtasks.
+      // A reaction to a settled promise, not queueMicrotask: Node wraps each queueMicrotask
+      // callback in an async resource, which costs more than the event often does.
+      const queueStep = (): void => {
+        void SETTLED.then(step);
+      };
+      const step = (): void => {
+        try {
+          if (fired > 0 && stop?.()) {
+            resolve('stopped');
+            return;
+          }
+          this.skipCancelled();
+          const next = this.heap[0];
+          if (next === undefined || next.atMs > untilMs) {
+            if (untilMs > this.nowMs) this.nowMs = untilMs;
+            resolve(next === undefined ? 'idle' : 'reached');
+            return;
+          }
+          if (fired >= maxEvents) {
+            resolve('event-budget');
+            return;
+          }
+          this.pop();
+          next.cancelled = true;
+          this.nowMs = next.atMs;
+          fired++;
+          this.firedEvents++;
+          this.observer?.onEvent(next.atMs, next.owner.name, next.label, next.detail);
+          const callback = next.callback;
+          next.callback = NOTHING;
+          try {
+            callback();
+          } catch (err) {
+            this.onError(err, next.owner.name, next.label);
+          }
+          if (this.firedEvents % EVENTS_PER_LOOP_TURN === 0) setImmediate(queueStep);
+          else process.nextTick(queueStep);
+        } catch (err) {
+          reject(err);
+        }
+      };
+      queueStep();
+    });
   }
 
   /** Runs until `condition` holds, checking after every event, or until `deadlineMs`; true when it held. */

@@ -132,6 +132,10 @@ export class SimNodeHost implements Gate {
 
   // ------------------------------------------------------------------ Gate
 
+  get running(): boolean {
+    return this.state === 'running';
+  }
+
   admit(label: string, work: () => void): void {
     if (this.state === 'running') work();
     else if (this.state === 'paused') this.deferred.push({ label, work });

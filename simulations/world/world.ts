@@ -74,14 +74,17 @@ export class SimWorld implements FaultTarget {
     this.ids = Array.from({ length: options.nodes }, (_, i) => `n${i + 1}`);
     const linkRandom = deriveRandom(options.seed, 'links');
     const spread = options.linkLatencySpread ?? 2;
-    const perLink = new Map<string, LatencyModel>();
+    // Looked up once per message: a map per sender, so no key string is built per message.
+    const perLink = new Map<NodeId, Map<NodeId, LatencyModel>>();
     for (const from of this.ids) {
+      const links = new Map<NodeId, LatencyModel>();
+      perLink.set(from, links);
       for (const to of this.ids) {
         const factor = spread <= 1 ? 1 : Math.exp(uniform(linkRandom, -Math.log(spread), Math.log(spread)));
-        perLink.set(`${from}>${to}`, factor === 1 ? options.latency : scaled(factor, options.latency));
+        links.set(to, factor === 1 ? options.latency : scaled(factor, options.latency));
       }
     }
-    const latency: LatencySelector = (from, to) => perLink.get(`${from}>${to}`) ?? options.latency;
+    const latency: LatencySelector = (from, to) => perLink.get(from)?.get(to) ?? options.latency;
     this.network = new SimNetwork(this.scheduler, deriveRandom(options.seed, 'network'), { latency, wire: options.wire });
     const addresses: Address[] = this.ids.map((id) => SimWorld.addressOf(id));
     for (const id of this.ids) {
