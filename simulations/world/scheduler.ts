@@ -63,6 +63,9 @@ export interface RunOptions {
 
 const SETTLED = Promise.resolve();
 
+/** The queue is compacted once it holds at least this many cancelled events, and more cancelled than live ones. */
+const COMPACT_MIN_CANCELLED = 64;
+
 /** Events between two turns of the host's event loop. */
 const EVENTS_PER_LOOP_TURN = 1000;
 
@@ -70,6 +73,8 @@ export class Scheduler {
   private nowMs: number;
   private nextId = 1;
   private readonly heap: SimEvent[] = [];
+  /** Cancelled events still in the heap. */
+  private cancelledQueued = 0;
   private observer: EventObserver | undefined;
   /** Events fired since construction. */
   firedEvents = 0;
@@ -102,11 +107,16 @@ export class Scheduler {
 
   /** Cancels one event; cancelling a fired or cancelled event is a no-op. */
   cancel(event: SimEvent): void {
+    if (event.cancelled) return;
     event.cancelled = true;
-    // A cancelled event waits in the queue until its time comes (a request timeout, seconds):
-    // dropping its callback now frees what the callback holds (a request's promise chain) young,
-    // instead of letting the garbage collector copy it and promote it to the old generation.
+    // Most cancelled events are request timeouts, due seconds later, and at any moment they
+    // outnumber the live events many times over. Dropping the callback frees what it holds (a
+    // request's promise chain) at once, and compacting the queue frees the events themselves,
+    // while they are young: otherwise the garbage collector copies them and promotes them to the
+    // old generation, and every push and pop walks a heap of mostly dead events.
     event.callback = NOTHING;
+    this.cancelledQueued++;
+    if (this.cancelledQueued >= COMPACT_MIN_CANCELLED && 2 * this.cancelledQueued > this.heap.length) this.compact();
   }
 
   /** Time of the next pending event, or undefined. */
@@ -183,12 +193,33 @@ export class Scheduler {
   private skipCancelled(): void {
     for (;;) {
       const top = this.heap[0];
-      if (top === undefined || !(top.cancelled || top.owner.cancelled)) return;
+      if (top === undefined) return;
+      if (top.cancelled) this.cancelledQueued--;
+      else if (top.owner.cancelled) top.cancelled = true; // out of the queue: a later cancel() is a no-op
+      else return;
       this.pop();
     }
   }
 
-  // A binary min-heap on (atMs, id).
+  /** Drops every cancelled event from the queue. The firing order stays: (atMs, id) is a total order. */
+  private compact(): void {
+    const heap = this.heap;
+    let n = 0;
+    for (const event of heap) {
+      if (event.cancelled) continue;
+      if (event.owner.cancelled) {
+        event.cancelled = true;
+        event.callback = NOTHING;
+        continue;
+      }
+      heap[n++] = event;
+    }
+    heap.length = n;
+    for (let i = (n >> 1) - 1; i >= 0; i--) this.siftDown(i, heap[i] as SimEvent);
+    this.cancelledQueued = 0;
+  }
+
+  // A binary min-heap on (atMs, id). Events in it with `cancelled` set are the cancelledQueued ones.
 
   private push(event: SimEvent): void {
     const heap = this.heap;
@@ -205,10 +236,13 @@ export class Scheduler {
   }
 
   private pop(): void {
+    const last = this.heap.pop();
+    if (last !== undefined && this.heap.length > 0) this.siftDown(0, last);
+  }
+
+  /** Puts `event` at `i` or below, moving smaller children up. */
+  private siftDown(i: number, event: SimEvent): void {
     const heap = this.heap;
-    const last = heap.pop();
-    if (last === undefined || heap.length === 0) return;
-    let i = 0;
     const n = heap.length;
     for (;;) {
       const left = 2 * i + 1;
@@ -223,10 +257,10 @@ export class Scheduler {
           c = r;
         }
       }
-      if (last.atMs < c.atMs || (last.atMs === c.atMs && last.id < c.id)) break;
+      if (event.atMs < c.atMs || (event.atMs === c.atMs && event.id < c.id)) break;
       heap[i] = c;
       i = child;
     }
-    heap[i] = last;
+    heap[i] = event;
   }
 }

@@ -59,6 +59,29 @@ describe('virtual time', () => {
     expect(seen).toEqual([['chain', 1], ['next', 2]]);
   });
 
+  test('with most events cancelled, the rest still fire in (time, creation) order', async () => {
+    // Shows that compacting the queue of its cancelled events (request timeouts, mostly) changes no firing order.
+    const scheduler = new Scheduler(0, (err) => {
+      throw err;
+    });
+    const random = deriveRandom(3, 'cancel-order');
+    const owners = [new EventOwner('a'), new EventOwner('b')];
+    const fired: number[] = [];
+    const expected: Array<{ atMs: number; id: number }> = [];
+    for (let i = 0; i < 2000; i++) {
+      const atMs = random.int(50); // many equal times, so creation order decides ties
+      const owner = owners[i % 2] as EventOwner;
+      const event = scheduler.schedule(atMs, owner, 'x', () => fired.push(event.id));
+      if (random.next() < 0.8) scheduler.cancel(event);
+      else if (owner.name === 'a') expected.push({ atMs, id: event.id });
+      if (i === 1500) (owners[1] as EventOwner).cancel();
+    }
+    scheduler.cancel(scheduler.schedule(1, owners[0] as EventOwner, 'x', () => fired.push(-1)));
+    expected.sort((p, q) => p.atMs - q.atMs || p.id - q.id);
+    await scheduler.run(100);
+    expect(fired).toEqual(expected.map((e) => e.id));
+  });
+
   test('promise continuations of an event run before the next event, whatever context run() is called from', async () => {
     // Shows the drain also holds when run() starts outside a microtask (here from an immediate), where Node runs ticks before microtasks.
     const scheduler = new Scheduler(0, (err) => {
