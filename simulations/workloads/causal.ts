@@ -46,7 +46,11 @@ const MAGIC = 0x52; // 'R': marks a register value
 export function encodeWriteId(id: number, sizeBytes: number): Uint8Array {
   const bytes = new Uint8Array(Math.max(5, sizeBytes));
   bytes[0] = MAGIC;
-  new DataView(bytes.buffer).setUint32(1, id, true);
+  // The id as a little-endian uint32, byte by byte: no DataView per value.
+  bytes[1] = id & 0xff;
+  bytes[2] = (id >>> 8) & 0xff;
+  bytes[3] = (id >>> 16) & 0xff;
+  bytes[4] = (id >>> 24) & 0xff;
   for (let i = 5; i < bytes.length; i++) bytes[i] = (id + i) & 0xff;
   return bytes;
 }
@@ -54,7 +58,7 @@ export function encodeWriteId(id: number, sizeBytes: number): Uint8Array {
 /** The write id in a value, or undefined when the value is not a register value. */
 export function decodeWriteId(bytes: Uint8Array): number | undefined {
   if (bytes.byteLength < 5 || bytes[0] !== MAGIC) return undefined;
-  return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(1, true);
+  return ((bytes[1] as number) | ((bytes[2] as number) << 8) | ((bytes[3] as number) << 16) | ((bytes[4] as number) << 24)) >>> 0;
 }
 
 export function checkCausalWrites(

@@ -131,8 +131,8 @@ class DiskHandle implements StorageEngine {
     if (this.closed) throw new StorageClosedError();
   }
 
-  async get(key: string): Promise<StoredRecord | undefined> {
-    this.check();
+  get(key: string): Promise<StoredRecord | undefined> {
+    if (this.closed) return Promise.reject(new StorageClosedError());
     return this.engine.get(key);
   }
 
