@@ -53,7 +53,8 @@ export class SimKvClient implements KvClient {
         settled = true;
         reject(new TimeoutError('client request', this.clientTimeoutMs, { node: host.id }));
       });
-      host.call(request).then(
+      host.call(
+        request,
         (value) => {
           if (settled) return;
           settled = true;

@@ -220,23 +220,22 @@ export class SimNodeHost implements Gate {
 
   /**
    * Runs a client request on this node, as a client connected to it would: refused when the node
-   * is down, waiting while it is paused.
+   * is down, waiting while it is paused. Settles the caller's promise through `resolve` or `reject`
+   * (no promise of its own: a request already has the client's and the node's).
    */
-  call<T>(request: (node: RingNode) => Promise<T>): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      if (this.state === 'down' || this.node === undefined) {
-        reject(new NotConnectedError(`${this.id} is down`));
+  call<T>(request: (node: RingNode) => Promise<T>, resolve: (value: T) => void, reject: (err: unknown) => void): void {
+    if (this.state === 'down' || this.node === undefined) {
+      reject(new NotConnectedError(`${this.id} is down`));
+      return;
+    }
+    const incarnation = this.incarnation;
+    this.admit('client request', () => {
+      const node = this.node;
+      if (node === undefined || this.incarnation !== incarnation) {
+        reject(new NotConnectedError(`${this.id} crashed`));
         return;
       }
-      const incarnation = this.incarnation;
-      this.admit('client request', () => {
-        const node = this.node;
-        if (node === undefined || this.incarnation !== incarnation) {
-          reject(new NotConnectedError(`${this.id} crashed`));
-          return;
-        }
-        request(node).then(resolve, reject);
-      });
+      request(node).then(resolve, reject);
     });
   }
 
