@@ -9,7 +9,7 @@ import { MemoryEngine } from './memory.js';
 import type { StorageEngine } from './types.js';
 
 export type * from './types.js';
-export { DEFAULT_MAX_KEY_BYTES, DEFAULT_MAX_VALUE_BYTES, DEFAULT_SCAN_LIMIT, MAX_SCAN_LIMIT } from './types.js';
+export { DEFAULT_MAX_KEY_BYTES, DEFAULT_MAX_VALUE_BYTES, DEFAULT_SCAN_LIMIT, MAX_SCAN_LIMIT, NOT_IN_MEMORY } from './types.js';
 export { MemoryEngine } from './memory.js';
 export type { MemoryEngineOptions } from './memory.js';
 export { LogEngine } from './log/engine.js';

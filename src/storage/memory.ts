@@ -66,6 +66,11 @@ export class MemoryEngine implements StorageEngine {
   }
 
   async get(key: string): Promise<StoredRecord | undefined> {
+    return this.peek(key);
+  }
+
+  /** `get` without the promise: this engine holds every record in memory. */
+  peek(key: string): StoredRecord | undefined {
     this.checkOpen();
     const record = this.records.get(key);
     if (record === undefined) {

@@ -64,10 +64,24 @@ export interface StorageStats {
   readonly compactions: number;
 }
 
+/** What `peek` answers when it cannot tell without I/O: ask `get`. */
+export const NOT_IN_MEMORY: unique symbol = Symbol('storage: not in memory');
+
 export interface StorageEngine {
   /** The engine's name: "memory" or "log". */
   readonly kind: 'memory' | 'log';
+  /**
+   * Repeated gets of an unchanged key return the same `value` instance while the engine holds the
+   * value in memory (callers may cache what they derive from it, checked by identity).
+   */
   get(key: string): Promise<StoredRecord | undefined>;
+  /**
+   * What `get` would return, when the engine can tell without I/O; else NOT_IN_MEMORY. Synchronous,
+   * so a caller saves the promise of a get on its hot path. The memory engine always answers; the
+   * log engine answers when the key is absent or expired, or its value is in the value cache.
+   * Optional: callers fall back to `get` when an engine (or a wrapper of one) has none.
+   */
+  peek?(key: string): StoredRecord | undefined | typeof NOT_IN_MEMORY;
   /** Resolves once the write is as durable as the engine's fsync policy promises. */
   put(key: string, value: Uint8Array, options?: PutOptions): Promise<void>;
   /** Makes the key absent. Deleting an absent key is fine. */

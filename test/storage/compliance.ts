@@ -3,7 +3,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { ErrorCode } from '../../src/errors.js';
 import type { StorageEngine } from '../../src/storage/types.js';
-import { MAX_SCAN_LIMIT } from '../../src/storage/types.js';
+import { MAX_SCAN_LIMIT, NOT_IN_MEMORY } from '../../src/storage/types.js';
 import { bytes, FakeClock, scanAll, text } from './helpers.js';
 
 export interface ComplianceOptions {
@@ -272,6 +272,52 @@ export function storageCompliance(name: string, factory: EngineFactory, cleanup:
       expect(s.liveBytes).toBeGreaterThanOrEqual(101);
       expect(s.totalBytes).toBeGreaterThanOrEqual(s.liveBytes);
       expect(s.compactions).toBe(0);
+    });
+
+    it('peek answers as get does, without a promise, or says NOT_IN_MEMORY', async () => {
+      // Shows the sync peek agrees with get through put, overwrite, expiry and delete.
+      const { engine, clock } = await open();
+      if (engine.peek === undefined) return;
+      const peekText = (key: string): string | undefined | typeof NOT_IN_MEMORY => {
+        const record = engine.peek!(key);
+        return record === NOT_IN_MEMORY ? record : text(record?.value);
+      };
+      const agrees = async (key: string, expected: string | undefined): Promise<void> => {
+        const peeked = peekText(key);
+        if (peeked !== NOT_IN_MEMORY) expect(peeked).toBe(expected);
+        expect(text((await engine.get(key))?.value)).toBe(expected);
+      };
+      await agrees('a', undefined);
+      await engine.put('a', bytes('alpha'));
+      await agrees('a', 'alpha');
+      await engine.put('a', bytes('beta'));
+      await agrees('a', 'beta');
+      await engine.put('e', bytes('soon gone'), { expiresAtMs: clock.now() + 10 });
+      await agrees('e', 'soon gone');
+      const record = engine.peek('e');
+      if (record !== NOT_IN_MEMORY) expect(record?.expiresAtMs).toBe(clock.now() + 10);
+      clock.advance(10);
+      await agrees('e', undefined);
+      await engine.delete('a');
+      await agrees('a', undefined);
+      expect(() => engine.peek!('')).toThrow(expect.objectContaining({ code: ErrorCode.INVALID_ARGUMENT }));
+      await engine.close();
+      expect(() => engine.peek!('a')).toThrow(expect.objectContaining({ code: ErrorCode.STORAGE_CLOSED }));
+    });
+
+    it('returns one value instance for an unchanged key while it holds the value in memory', async () => {
+      // Shows what lets callers cache what they derive from a value, checked by identity.
+      const { engine } = await open();
+      await engine.put('k', bytes('v1'));
+      const first = await engine.get('k');
+      const second = await engine.get('k');
+      const inMemory = engine.peek?.('k');
+      if (inMemory !== undefined && inMemory !== NOT_IN_MEMORY) {
+        expect(second!.value).toBe(first!.value);
+        expect(inMemory.value).toBe(first!.value);
+      }
+      await engine.put('k', bytes('v2'));
+      expect(text((await engine.get('k'))?.value)).toBe('v2');
     });
 
     it('refuses every operation after close, and closes twice without harm', async () => {

@@ -6,6 +6,7 @@ import type { TimerHandle, Timers } from '../../src/core/env.js';
 import { ErrorCode } from '../../src/errors.js';
 import { openStorage } from '../../src/storage/index.js';
 import { LogEngine } from '../../src/storage/log/engine.js';
+import { NOT_IN_MEMORY } from '../../src/storage/types.js';
 import { bytes, dump, FakeClock, TempDirs, text } from './helpers.js';
 
 const dirs = new TempDirs();
@@ -31,6 +32,25 @@ function manualTimers(): Timers & { fire(): void } {
 }
 
 describe('log engine', () => {
+  it('peeks at cached values and absent keys without I/O, and says NOT_IN_MEMORY for the rest', async () => {
+    // Shows when the sync peek answers: value cache hit or key absent; a value only on disk needs get.
+    const clock = new FakeClock();
+    const cached = await LogEngine.open({ dir: await dirs.make(), clock, fsync: 'never', compactionCheckIntervalMs: 0 });
+    await cached.put('k', bytes('v'));
+    const peeked = cached.peek('k');
+    expect(peeked).not.toBe(NOT_IN_MEMORY);
+    expect(peeked === NOT_IN_MEMORY ? undefined : peeked?.value).toBe((await cached.get('k'))?.value);
+    expect(cached.peek('absent')).toBeUndefined();
+    await cached.close();
+
+    const uncached = await LogEngine.open({ dir: await dirs.make(), clock, fsync: 'never', valueCacheMaxBytes: 0, compactionCheckIntervalMs: 0 });
+    await uncached.put('k', bytes('v'));
+    expect(uncached.peek('k')).toBe(NOT_IN_MEMORY);
+    expect(text((await uncached.get('k'))?.value)).toBe('v');
+    expect(uncached.peek('absent')).toBeUndefined();
+    await uncached.close();
+  });
+
   it('shares one write and one fsync among concurrent writes under fsync=always (group commit)', async () => {
     // Shows group commit: 64 concurrent puts need far fewer than 64 fsyncs, and each resolves after one.
     const engine = await LogEngine.open({ dir: await dirs.make(), clock: new FakeClock(), fsync: 'always' });

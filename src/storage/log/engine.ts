@@ -28,6 +28,7 @@ import { silentLogger } from '../../core/env.js';
 import type { RingkvError } from '../../errors.js';
 import { CorruptRecordError, OverloadedError, StorageClosedError, StorageIoError, isRingkvError } from '../../errors.js';
 import type { BatchOp, PutOptions, ScanEntry, ScanOptions, ScanPage, StorageEngine, StorageStats, StoredRecord } from '../types.js';
+import { NOT_IN_MEMORY } from '../types.js';
 import type { CompactionOutput } from './compaction.js';
 import { copyLiveRecords, deleteInputs } from './compaction.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
@@ -225,15 +226,33 @@ export class LogEngine implements StorageEngine {
     return this.read(key);
   }
 
-  private async read(key: string): Promise<StoredRecord | undefined> {
+  /** `get` without the promise when the key is absent or expired, or its value is cached; else NOT_IN_MEMORY. */
+  peek(key: string): StoredRecord | undefined | typeof NOT_IN_MEMORY {
+    this.checkOpen();
+    validateKey(key, this.opts.maxKeyBytes);
+    return this.readFromMemory(key);
+  }
+
+  private readFromMemory(key: string): StoredRecord | undefined | typeof NOT_IN_MEMORY {
     const index = this.index;
     const slot = index.slot(key);
     if (slot === undefined) return undefined;
     const exp = index.exp[slot]!;
     if (exp <= this.clock.now()) return undefined;
+    const cached = this.cache.peek(key);
+    if (cached === undefined) return NOT_IN_MEMORY;
+    return exp === NEVER_EXPIRES ? { value: cached } : { value: cached, expiresAtMs: exp };
+  }
+
+  private async read(key: string): Promise<StoredRecord | undefined> {
+    const inMemory = this.readFromMemory(key);
+    if (inMemory !== NOT_IN_MEMORY) return inMemory;
+    this.cache.misses++;
+    const index = this.index;
+    const slot = index.slot(key);
+    assert(slot !== undefined, 'a key not in memory is in the index');
+    const exp = index.exp[slot]!;
     const record = (value: Uint8Array): StoredRecord => (exp === NEVER_EXPIRES ? { value } : { value, expiresAtMs: exp });
-    const cached = this.cache.get(key);
-    if (cached !== undefined) return record(cached);
     const handle = index.seg[slot]!;
     const offset = index.off[slot]!;
     const length = index.len[slot]!;
@@ -252,10 +271,12 @@ export class LogEngine implements StorageEngine {
       throw new CorruptRecordError(segment.path, offset, reason ?? 'unreadable');
     }
     // Cache only if the key still lives where it was read from (it may have been overwritten meanwhile).
+    // The instance cached is the one returned, so that the next get returns it again.
+    const value = recordValue(buf, decoded);
     if (index.slot(key) === slot && index.seg[slot] === handle && index.off[slot] === offset) {
-      this.cache.set(key, recordValue(buf, decoded), length);
+      this.cache.set(key, value, length);
     }
-    return record(recordValue(buf, decoded));
+    return record(value);
   }
 
   async scan(options?: ScanOptions): Promise<ScanPage> {

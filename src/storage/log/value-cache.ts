@@ -43,11 +43,15 @@ export class ValueCache {
   }
 
   get(key: string): Uint8Array | undefined {
+    const value = this.peek(key);
+    if (value === undefined) this.misses++;
+    return value;
+  }
+
+  /** `get`, except that a miss is not counted (the caller counts it once it reads the value elsewhere). */
+  peek(key: string): Uint8Array | undefined {
     const entry = this.map.get(key);
-    if (entry === undefined) {
-      this.misses++;
-      return undefined;
-    }
+    if (entry === undefined) return undefined;
     this.hits++;
     entry.referenced = true;
     return entry.value;
