@@ -13,13 +13,14 @@
 import { assert } from '../assert.js';
 import type { Env } from '../env.js';
 import type { NodeId } from '../wire.js';
-import type { StorageEngine } from '../../storage/types.js';
+import { NOT_IN_MEMORY, type StorageEngine, type StoredRecord } from '../../storage/types.js';
 import { OverloadedError } from '../../errors.js';
+import { DecodedObjectCache } from './decoded-cache.js';
 import { KeyLock } from './key-lock.js';
 import type { ReplicationStats } from './stats.js';
 import {
-  applyWrite, pruneObject, clockCounter, compareClocks, decodeObject, encodeObject, equalObjects, isTombstoneOnly, mergeClocks, mergeObjects,
-  sameSiblingsAs, type Dot, type KvObject, type VClock,
+  applyWrite, pruneObject, clockCounter, compareClocks, decodeObject, encodeObjectRecordingValues, equalObjects, isTombstoneOnly, mergeClocks,
+  mergeObjects, sameSiblingsAs, valueOffsetsIn, withValuesIn, type Dot, type KvObject, type VClock,
 } from './version-adapter.js';
 
 const HINT_PREFIX = '\u0000h\u0000';
@@ -114,6 +115,16 @@ export interface ReplicaStoreOptions {
   readonly maxHints: number;
   readonly maxHintBytes: number;
   readonly maxSiblings: number;
+  /** Decoded objects kept for recently used keys, objects (see decoded-cache.ts). Default 50 000; 0 disables the cache. */
+  readonly decodedCacheMaxEntries?: number | undefined;
+  /** Memory those decoded objects may take, bytes (estimated, see decoded-cache.ts). Default 32 MiB. */
+  readonly decodedCacheMaxBytes?: number | undefined;
+}
+
+/** A stored object and the bytes it was decoded from. */
+interface Loaded {
+  readonly obj: KvObject;
+  readonly bytes: Uint8Array;
 }
 
 /** The value a coordinated write puts, with what it saw. */
@@ -139,6 +150,8 @@ export class ReplicaStore {
   private readonly lock = new KeyLock();
   /** Pending hints per owner; the total is mirrored in stats. */
   private readonly hintCounts = new Map<NodeId, number>();
+  /** Decoded objects by storage key, valid only for the very bytes they were decoded from. */
+  readonly decoded: DecodedObjectCache;
 
   constructor(
     private readonly storage: StorageEngine,
@@ -146,7 +159,9 @@ export class ReplicaStore {
     private readonly actors: ActorAllocator,
     private readonly options: ReplicaStoreOptions,
     private readonly stats: ReplicationStats,
-  ) {}
+  ) {
+    this.decoded = new DecodedObjectCache({ maxEntries: options.decodedCacheMaxEntries, maxBytes: options.decodedCacheMaxBytes });
+  }
 
   /** Counts the hints left from an earlier run. */
   async init(): Promise<void> {
@@ -168,26 +183,59 @@ export class ReplicaStore {
     return hintFor === undefined ? key : hintStorageKey(hintFor, key);
   }
 
-  private async load(storageKey: string): Promise<{ obj: KvObject; bytes: Uint8Array } | undefined> {
-    const record = await this.storage.get(storageKey);
-    if (record === undefined) return undefined;
-    // Stored values are immutable (StoredRecord: callers must not mutate them) and record-sized
-    // (both engines allocate each record's bytes apart), so the object's values may be views on
-    // them instead of copies: the copy was the largest single cost of a local read.
-    return { obj: decodeObject(record.value, { copyValues: false }), bytes: record.value };
+  /** The stored record of `storageKey` when the storage can tell without I/O (see StorageEngine.peek). */
+  private peek(storageKey: string): StoredRecord | undefined | typeof NOT_IN_MEMORY {
+    return this.storage.peek === undefined ? NOT_IN_MEMORY : this.storage.peek(storageKey);
+  }
+
+  /**
+   * The stored object of `storageKey`, without a promise when the storage has it in memory.
+   * `forRead`: offer a decoded object to the cache (a read-modify-write offers what it stores instead).
+   */
+  private loadNow(storageKey: string, forRead: boolean): Loaded | undefined | typeof NOT_IN_MEMORY {
+    const record = this.peek(storageKey);
+    return record === NOT_IN_MEMORY ? NOT_IN_MEMORY : this.loaded(storageKey, record, forRead);
+  }
+
+  private async load(storageKey: string, forRead: boolean): Promise<Loaded | undefined> {
+    const now = this.loadNow(storageKey, forRead);
+    return now !== NOT_IN_MEMORY ? now : this.loaded(storageKey, await this.storage.get(storageKey), forRead);
+  }
+
+  private loaded(storageKey: string, record: StoredRecord | undefined, forRead: boolean): Loaded | undefined {
+    if (record === undefined) {
+      this.decoded.delete(storageKey);
+      return undefined;
+    }
+    const bytes = record.value;
+    let obj = this.decoded.get(storageKey, bytes);
+    if (obj === undefined) {
+      // Stored values are immutable (StoredRecord: callers must not mutate them) and record-sized
+      // (both engines allocate each record's bytes apart), so the object's values may be views on
+      // them instead of copies: the copy was the largest single cost of a local read.
+      obj = decodeObject(bytes, { copyValues: false });
+      if (forRead && this.decoded.admits(storageKey)) this.decoded.set(storageKey, bytes, obj);
+    }
+    return { obj, bytes };
   }
 
   /** This replica's object of `key` (its hinted copy for `hintFor`), or undefined. */
-  async read(key: string, hintFor?: NodeId): Promise<KvObject | undefined> {
-    return (await this.load(this.storageKey(key, hintFor)))?.obj;
+  read(key: string, hintFor?: NodeId): Promise<KvObject | undefined> {
+    const storageKey = this.storageKey(key, hintFor);
+    const now = this.loadNow(storageKey, true);
+    if (now !== NOT_IN_MEMORY) return Promise.resolve(now?.obj);
+    return this.load(storageKey, true).then((loaded) => loaded?.obj);
   }
 
   /**
    * This replica's object of `key` as stored (encoded), or undefined: what a replica read sends,
    * without decoding and encoding it again.
    */
-  async readEncoded(key: string, hintFor?: NodeId): Promise<Uint8Array | undefined> {
-    return (await this.storage.get(this.storageKey(key, hintFor)))?.value;
+  readEncoded(key: string, hintFor?: NodeId): Promise<Uint8Array | undefined> {
+    const storageKey = this.storageKey(key, hintFor);
+    const now = this.peek(storageKey);
+    if (now !== NOT_IN_MEMORY) return Promise.resolve(now?.value);
+    return this.storage.get(storageKey).then((record) => record?.value);
   }
 
   /** The stored bytes of a hint, to compare after delivery. */
@@ -202,25 +250,43 @@ export class ReplicaStore {
    */
   async merge(key: string, incoming: KvObject, hintFor?: NodeId, incomingBytes?: Uint8Array): Promise<KvObject> {
     const storageKey = this.storageKey(key, hintFor);
-    return this.lock.run(storageKey, async () => {
-      const local = await this.load(storageKey);
-      const merged = local === undefined ? incoming : mergeObjects(local.obj, incoming);
-      if (local !== undefined && equalObjects(local.obj, merged)) return merged;
-      const bytes = incomingBytes !== undefined && sameSiblingsAs(merged, incoming) ? incomingBytes : undefined;
-      await this.store(storageKey, merged, local?.bytes, hintFor, bytes);
-      return merged;
+    return this.modify(storageKey, (local) => this.mergeInto(storageKey, local, incoming, hintFor, incomingBytes));
+  }
+
+  /**
+   * Runs a read-modify-write of `storageKey` under its lock, on the stored object. The object is
+   * loaded without a promise when the storage has it in memory (the usual case), so the
+   * uncontended path adds no asynchronous step of its own before `fn`.
+   */
+  private modify<T>(storageKey: string, fn: (local: Loaded | undefined) => Promise<T>): Promise<T> {
+    return this.lock.run(storageKey, () => {
+      const local = this.loadNow(storageKey, false);
+      return local === NOT_IN_MEMORY ? this.load(storageKey, false).then(fn) : fn(local);
     });
+  }
+
+  private async mergeInto(
+    storageKey: string, local: Loaded | undefined, incoming: KvObject, hintFor: NodeId | undefined, incomingBytes: Uint8Array | undefined,
+  ): Promise<KvObject> {
+    const merged = local === undefined ? incoming : mergeObjects(local.obj, incoming);
+    if (local !== undefined && equalObjects(local.obj, merged)) return merged;
+    const bytes = incomingBytes !== undefined && sameSiblingsAs(merged, incoming) ? incomingBytes : undefined;
+    await this.store(storageKey, merged, local?.bytes, hintFor, bytes);
+    return merged;
   }
 
   /** Coordinates a write on this replica: applies it to the stored object and stores the result. */
   async coordinate(key: string, intent: WriteIntent, hintFor?: NodeId): Promise<CoordinatedWrite> {
     const storageKey = this.storageKey(key, hintFor);
-    return this.lock.run(storageKey, async () => {
-      const local = await this.load(storageKey);
-      const written = this.applyIntent(key, local?.obj, intent, hintFor === undefined);
-      const bytes = await this.store(storageKey, written.obj, local?.bytes, hintFor);
-      return { ...written, bytes };
-    });
+    return this.modify(storageKey, (local) => this.coordinateOn(key, storageKey, local, intent, hintFor));
+  }
+
+  private async coordinateOn(
+    key: string, storageKey: string, local: Loaded | undefined, intent: WriteIntent, hintFor: NodeId | undefined,
+  ): Promise<CoordinatedWrite> {
+    const written = this.applyIntent(key, local?.obj, intent, hintFor === undefined);
+    const bytes = await this.store(storageKey, written.obj, local?.bytes, hintFor);
+    return { obj: written.obj, dot: written.dot, bytes };
   }
 
   /** Applies a write where this node holds no replica (a forwarded request whose view differs). */
@@ -250,12 +316,13 @@ export class ReplicaStore {
   /** Drops the stored tombstone of `key` if it is still exactly what `tombstone` covers. */
   async reap(key: string, tombstone: KvObject): Promise<boolean> {
     return this.lock.run(key, async () => {
-      const local = await this.load(key);
+      const local = await this.load(key, false);
       if (local === undefined) return false;
       if (!isTombstoneOnly(local.obj)) return false;
       const order = compareClocks(tombstone.clock, local.obj.clock);
       if (order !== 'equal' && order !== 'after') return false;
       await this.storage.delete(key);
+      this.decoded.delete(key);
       return true;
     });
   }
@@ -267,6 +334,7 @@ export class ReplicaStore {
       const record = await this.storage.get(storageKey);
       if (record === undefined || !bytesEqual(record.value, deliveredBytes)) return false;
       await this.storage.delete(storageKey);
+      this.decoded.delete(storageKey);
       this.forgetHint(owner, record.value.byteLength);
       return true;
     });
@@ -301,7 +369,15 @@ export class ReplicaStore {
   private async store(
     storageKey: string, obj: KvObject, previousBytes: Uint8Array | undefined, hintFor: NodeId | undefined, encoded?: Uint8Array,
   ): Promise<Uint8Array> {
-    const bytes = encoded ?? encodeObject(obj);
+    let valueOffsets: number[] | undefined;
+    let bytes: Uint8Array;
+    if (encoded === undefined) {
+      valueOffsets = [];
+      bytes = encodeObjectRecordingValues(obj, valueOffsets);
+    } else {
+      bytes = encoded;
+      valueOffsets = valueOffsetsIn(obj, encoded);
+    }
     if (hintFor !== undefined) {
       const previousSize = previousBytes?.byteLength ?? 0;
       if (previousBytes === undefined && this.stats.hintsPending + 1 > this.options.maxHints) {
@@ -314,6 +390,7 @@ export class ReplicaStore {
       }
     }
     await this.storage.put(storageKey, bytes, { expiresAtMs: storageExpiry(obj) });
+    this.remember(storageKey, obj, bytes, valueOffsets);
     if (hintFor !== undefined) {
       if (previousBytes === undefined) {
         this.hintCounts.set(hintFor, (this.hintCounts.get(hintFor) ?? 0) + 1);
@@ -323,6 +400,27 @@ export class ReplicaStore {
       this.stats.hintBytesPending += bytes.byteLength - (previousBytes?.byteLength ?? 0);
     }
     return bytes;
+  }
+
+  /**
+   * Puts the object just stored in the decoded cache, so the next load of the key need not decode
+   * it. Its values must not stay views on the caller's buffers (a client's value, a network frame):
+   * they become views on the engine's own copy of the bytes when the engine shows it, else on a
+   * copy owned by the cache. Without the values' offsets in `bytes` the entry is dropped instead.
+   */
+  private remember(storageKey: string, obj: KvObject, bytes: Uint8Array, valueOffsets: readonly number[] | undefined): void {
+    if (!this.decoded.admits(storageKey)) return;
+    if (valueOffsets === undefined) {
+      this.decoded.delete(storageKey);
+      return;
+    }
+    const record = this.peek(storageKey);
+    // Under the key's lock nothing else wrote the key since the put; the comparison is a cheap
+    // guard, and on a mismatch the entry is simply not refreshed.
+    const own = record !== NOT_IN_MEMORY && record !== undefined && bytesEqual(record.value, bytes)
+      ? record.value
+      : copyBytes(bytes);
+    this.decoded.set(storageKey, own, withValuesIn(obj, own, valueOffsets));
   }
 
   private forgetHint(owner: NodeId, bytes: number): void {
@@ -347,7 +445,15 @@ function storageExpiry(obj: KvObject): number | undefined {
 }
 
 function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
+  if (a === b) return true;
   if (a.byteLength !== b.byteLength) return false;
-  for (let i = 0; i < a.byteLength; i++) if (a[i] !== b[i]) return false;
-  return true;
+  // Native memcmp (pure, no I/O): a JS loop over a whole object costs more than the call.
+  return Buffer.compare(a, b) === 0;
+}
+
+/** A copy in a buffer of its own, so that it pins nothing larger and nobody else can change it. */
+function copyBytes(bytes: Uint8Array): Uint8Array {
+  const copy = new Uint8Array(bytes.byteLength);
+  copy.set(bytes);
+  return copy;
 }
