@@ -136,6 +136,12 @@ class DiskHandle implements StorageEngine {
     return this.engine.get(key);
   }
 
+  /** The memory engine's peek: the simulated node's hot path without a promise, as on a real node. */
+  peek(key: string): StoredRecord | undefined {
+    this.check();
+    return this.engine.peek(key);
+  }
+
   async put(key: string, value: Uint8Array, options?: PutOptions): Promise<void> {
     this.check();
     await this.engine.put(key, value, options);
