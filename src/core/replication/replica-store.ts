@@ -19,7 +19,7 @@ import { DecodedObjectCache } from './decoded-cache.js';
 import { KeyLock } from './key-lock.js';
 import type { ReplicationStats } from './stats.js';
 import {
-  applyWrite, pruneObject, clockCounter, compareClocks, decodeObject, encodeObjectRecordingValues, equalObjects, isTombstoneOnly, mergeClocks,
+  applyWrite, pruneObject, clockCounter, compareClocks, decodeObject, encodeObject, encodeObjectRecordingValues, equalObjects, isTombstoneOnly, mergeClocks,
   mergeObjects, sameSiblingsAs, valueOffsetsIn, withValuesIn, type Dot, type KvObject, type VClock,
 } from './version-adapter.js';
 
@@ -115,7 +115,7 @@ export interface ReplicaStoreOptions {
   readonly maxHints: number;
   readonly maxHintBytes: number;
   readonly maxSiblings: number;
-  /** Decoded objects kept for recently used keys, objects (see decoded-cache.ts). Default 50 000; 0 disables the cache. */
+  /** Decoded objects kept for recently used keys, objects (see decoded-cache.ts). Default 0: off. */
   readonly decodedCacheMaxEntries?: number | undefined;
   /** Memory those decoded objects may take, bytes (estimated, see decoded-cache.ts). Default 32 MiB. */
   readonly decodedCacheMaxBytes?: number | undefined;
@@ -369,14 +369,16 @@ export class ReplicaStore {
   private async store(
     storageKey: string, obj: KvObject, previousBytes: Uint8Array | undefined, hintFor: NodeId | undefined, encoded?: Uint8Array,
   ): Promise<Uint8Array> {
+    // Where the values lie in the bytes is needed only to cache the object (see remember).
+    const caching = this.decoded.maxEntries > 0;
     let valueOffsets: number[] | undefined;
     let bytes: Uint8Array;
     if (encoded === undefined) {
-      valueOffsets = [];
-      bytes = encodeObjectRecordingValues(obj, valueOffsets);
+      valueOffsets = caching ? [] : undefined;
+      bytes = valueOffsets === undefined ? encodeObject(obj) : encodeObjectRecordingValues(obj, valueOffsets);
     } else {
       bytes = encoded;
-      valueOffsets = valueOffsetsIn(obj, encoded);
+      valueOffsets = caching ? valueOffsetsIn(obj, encoded) : undefined;
     }
     if (hintFor !== undefined) {
       const previousSize = previousBytes?.byteLength ?? 0;

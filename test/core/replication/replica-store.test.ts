@@ -24,7 +24,7 @@ function setup(options: Partial<ReplicaStoreOptions> = {}, wrap?: (engine: Memor
     logger: silentLogger,
   };
   const store = new ReplicaStore(storage, env, new ActorAllocator('n1', 1), {
-    maxHints: 100, maxHintBytes: 1 << 20, maxSiblings: 100, ...options,
+    maxHints: 100, maxHintBytes: 1 << 20, maxSiblings: 100, decodedCacheMaxEntries: 64, ...options,
   }, emptyReplicationStats());
   return { store, storage, clock };
 }
