@@ -146,7 +146,18 @@ class DiskHandle implements StorageEngine {
     this.check();
     await this.engine.put(key, value, options);
     this.check();
-    this.disk.logged({ type: 'put', key, value: value.slice(), expiresAtMs: options?.expiresAtMs });
+    this.disk.logged({ type: 'put', key, value: this.storedCopy(key, value), expiresAtMs: options?.expiresAtMs });
+  }
+
+  /**
+   * The bytes the disk keeps for a put just applied: the engine's own copy (the memory engine
+   * copies every value it stores, and stored values are immutable), so the caller's buffer is not
+   * copied a second time; a copy when the engine no longer shows the key (already expired, or
+   * deleted later in the same batch). Two puts of one key in a batch both log the last value: a
+   * batch is synced whole, so the durable result is the same.
+   */
+  private storedCopy(key: string, value: Uint8Array): Uint8Array {
+    return this.engine.peek(key)?.value ?? value.slice();
   }
 
   async delete(key: string): Promise<void> {
@@ -162,7 +173,7 @@ class DiskHandle implements StorageEngine {
     this.check();
     for (const op of ops) {
       this.disk.logged(op.type === 'put'
-        ? { type: 'put', key: op.key, value: op.value.slice(), expiresAtMs: op.expiresAtMs }
+        ? { type: 'put', key: op.key, value: this.storedCopy(op.key, op.value), expiresAtMs: op.expiresAtMs }
         : { type: 'delete', key: op.key });
     }
   }
