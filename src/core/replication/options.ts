@@ -3,7 +3,6 @@
  * Defaults are applied in `resolveReplicationOptions` and nowhere else.
  */
 import { InvalidConfigError } from '../../errors.js';
-import { DEFAULT_DECODED_CACHE_MAX_BYTES, DEFAULT_DECODED_CACHE_MAX_ENTRIES } from './decoded-cache.js';
 
 export interface ReplicationOptions {
   /** Replicas per key (N). Default 3, as Dynamo and Riak. Must be the same on every node. */
@@ -48,14 +47,6 @@ export interface ReplicationOptions {
    * simulation turns it off so the coordinator is never a replica, as in Bailis et al.
    */
   readonly forwardWrites?: boolean;
-  /**
-   * Decoded objects a replica keeps for its recently used keys, so that reads and
-   * read-modify-writes of them skip decoding the stored bytes. Default 0 (off: see decoded-cache.ts
-   * for the measurement that did not show a gain).
-   */
-  readonly decodedCacheMaxEntries?: number;
-  /** Memory those decoded objects may take, bytes (an estimate: stored bytes plus object overhead). Default 32 MiB. */
-  readonly decodedCacheMaxBytes?: number;
 }
 
 export type ResolvedReplicationOptions = Required<ReplicationOptions>;
@@ -81,15 +72,7 @@ export function resolveReplicationOptions(o: ReplicationOptions = {}): ResolvedR
     deleteReapDelayMs: o.deleteReapDelayMs ?? 3000,
     readRepair: o.readRepair ?? true,
     forwardWrites: o.forwardWrites ?? true,
-    decodedCacheMaxEntries: o.decodedCacheMaxEntries ?? DEFAULT_DECODED_CACHE_MAX_ENTRIES,
-    decodedCacheMaxBytes: o.decodedCacheMaxBytes ?? DEFAULT_DECODED_CACHE_MAX_BYTES,
   };
-  if (!Number.isSafeInteger(resolved.decodedCacheMaxEntries) || resolved.decodedCacheMaxEntries < 0) {
-    throw new InvalidConfigError(`decodedCacheMaxEntries must be a non-negative integer, got ${resolved.decodedCacheMaxEntries}`);
-  }
-  if (!Number.isSafeInteger(resolved.decodedCacheMaxBytes) || resolved.decodedCacheMaxBytes < 0) {
-    throw new InvalidConfigError(`decodedCacheMaxBytes must be a non-negative integer, got ${resolved.decodedCacheMaxBytes}`);
-  }
   if (!(resolved.nVal >= 1)) throw new InvalidConfigError(`nVal must be at least 1, got ${resolved.nVal}`);
   if (resolved.r < 1 || resolved.r > resolved.nVal) throw new InvalidConfigError(`default R must be in 1..N (${resolved.nVal}), got ${resolved.r}`);
   if (resolved.w < 1 || resolved.w > resolved.nVal) throw new InvalidConfigError(`default W must be in 1..N (${resolved.nVal}), got ${resolved.w}`);

@@ -15,12 +15,11 @@ import type { Env } from '../env.js';
 import type { NodeId } from '../wire.js';
 import { NOT_IN_MEMORY, type StorageEngine, type StoredRecord } from '../../storage/types.js';
 import { OverloadedError } from '../../errors.js';
-import { DecodedObjectCache } from './decoded-cache.js';
 import { KeyLock } from './key-lock.js';
 import type { ReplicationStats } from './stats.js';
 import {
-  applyWrite, pruneObject, clockCounter, compareClocks, decodeObject, encodeObject, encodeObjectRecordingValues, equalObjects, isTombstoneOnly, mergeClocks,
-  mergeObjects, sameSiblingsAs, valueOffsetsIn, withValuesIn, type Dot, type KvObject, type VClock,
+  applyWrite, pruneObject, clockCounter, compareClocks, decodeObject, encodeObject, equalObjects, isTombstoneOnly, mergeClocks, mergeObjects,
+  sameSiblingsAs, type Dot, type KvObject, type VClock,
 } from './version-adapter.js';
 
 const HINT_PREFIX = '\u0000h\u0000';
@@ -115,10 +114,6 @@ export interface ReplicaStoreOptions {
   readonly maxHints: number;
   readonly maxHintBytes: number;
   readonly maxSiblings: number;
-  /** Decoded objects kept for recently used keys, objects (see decoded-cache.ts). Default 0: off. */
-  readonly decodedCacheMaxEntries?: number | undefined;
-  /** Memory those decoded objects may take, bytes (estimated, see decoded-cache.ts). Default 32 MiB. */
-  readonly decodedCacheMaxBytes?: number | undefined;
 }
 
 /** A stored object and the bytes it was decoded from. */
@@ -150,8 +145,6 @@ export class ReplicaStore {
   private readonly lock = new KeyLock();
   /** Pending hints per owner; the total is mirrored in stats. */
   private readonly hintCounts = new Map<NodeId, number>();
-  /** Decoded objects by storage key, valid only for the very bytes they were decoded from. */
-  readonly decoded: DecodedObjectCache;
 
   constructor(
     private readonly storage: StorageEngine,
@@ -159,9 +152,7 @@ export class ReplicaStore {
     private readonly actors: ActorAllocator,
     private readonly options: ReplicaStoreOptions,
     private readonly stats: ReplicationStats,
-  ) {
-    this.decoded = new DecodedObjectCache({ maxEntries: options.decodedCacheMaxEntries, maxBytes: options.decodedCacheMaxBytes });
-  }
+  ) {}
 
   /** Counts the hints left from an earlier run. */
   async init(): Promise<void> {
@@ -188,43 +179,23 @@ export class ReplicaStore {
     return this.storage.peek === undefined ? NOT_IN_MEMORY : this.storage.peek(storageKey);
   }
 
-  /**
-   * The stored object of `storageKey`, without a promise when the storage has it in memory.
-   * `forRead`: offer a decoded object to the cache (a read-modify-write offers what it stores instead).
-   */
-  private loadNow(storageKey: string, forRead: boolean): Loaded | undefined | typeof NOT_IN_MEMORY {
+  /** The stored object of `storageKey`, without a promise when the storage has it in memory. */
+  private loadNow(storageKey: string): Loaded | undefined | typeof NOT_IN_MEMORY {
     const record = this.peek(storageKey);
-    return record === NOT_IN_MEMORY ? NOT_IN_MEMORY : this.loaded(storageKey, record, forRead);
+    return record === NOT_IN_MEMORY ? NOT_IN_MEMORY : loaded(record);
   }
 
-  private async load(storageKey: string, forRead: boolean): Promise<Loaded | undefined> {
-    const now = this.loadNow(storageKey, forRead);
-    return now !== NOT_IN_MEMORY ? now : this.loaded(storageKey, await this.storage.get(storageKey), forRead);
-  }
-
-  private loaded(storageKey: string, record: StoredRecord | undefined, forRead: boolean): Loaded | undefined {
-    if (record === undefined) {
-      this.decoded.delete(storageKey);
-      return undefined;
-    }
-    const bytes = record.value;
-    let obj = this.decoded.get(storageKey, bytes);
-    if (obj === undefined) {
-      // Stored values are immutable (StoredRecord: callers must not mutate them) and record-sized
-      // (both engines allocate each record's bytes apart), so the object's values may be views on
-      // them instead of copies: the copy was the largest single cost of a local read.
-      obj = decodeObject(bytes, { copyValues: false });
-      if (forRead && this.decoded.admits(storageKey)) this.decoded.set(storageKey, bytes, obj);
-    }
-    return { obj, bytes };
+  private async load(storageKey: string): Promise<Loaded | undefined> {
+    const now = this.loadNow(storageKey);
+    return now !== NOT_IN_MEMORY ? now : loaded(await this.storage.get(storageKey));
   }
 
   /** This replica's object of `key` (its hinted copy for `hintFor`), or undefined. */
   read(key: string, hintFor?: NodeId): Promise<KvObject | undefined> {
     const storageKey = this.storageKey(key, hintFor);
-    const now = this.loadNow(storageKey, true);
+    const now = this.loadNow(storageKey);
     if (now !== NOT_IN_MEMORY) return Promise.resolve(now?.obj);
-    return this.load(storageKey, true).then((loaded) => loaded?.obj);
+    return this.load(storageKey).then((found) => found?.obj);
   }
 
   /**
@@ -260,8 +231,8 @@ export class ReplicaStore {
    */
   private modify<T>(storageKey: string, fn: (local: Loaded | undefined) => Promise<T>): Promise<T> {
     return this.lock.run(storageKey, () => {
-      const local = this.loadNow(storageKey, false);
-      return local === NOT_IN_MEMORY ? this.load(storageKey, false).then(fn) : fn(local);
+      const local = this.loadNow(storageKey);
+      return local === NOT_IN_MEMORY ? this.load(storageKey).then(fn) : fn(local);
     });
   }
 
@@ -316,13 +287,12 @@ export class ReplicaStore {
   /** Drops the stored tombstone of `key` if it is still exactly what `tombstone` covers. */
   async reap(key: string, tombstone: KvObject): Promise<boolean> {
     return this.lock.run(key, async () => {
-      const local = await this.load(key, false);
+      const local = await this.load(key);
       if (local === undefined) return false;
       if (!isTombstoneOnly(local.obj)) return false;
       const order = compareClocks(tombstone.clock, local.obj.clock);
       if (order !== 'equal' && order !== 'after') return false;
       await this.storage.delete(key);
-      this.decoded.delete(key);
       return true;
     });
   }
@@ -334,7 +304,6 @@ export class ReplicaStore {
       const record = await this.storage.get(storageKey);
       if (record === undefined || !bytesEqual(record.value, deliveredBytes)) return false;
       await this.storage.delete(storageKey);
-      this.decoded.delete(storageKey);
       this.forgetHint(owner, record.value.byteLength);
       return true;
     });
@@ -369,17 +338,7 @@ export class ReplicaStore {
   private async store(
     storageKey: string, obj: KvObject, previousBytes: Uint8Array | undefined, hintFor: NodeId | undefined, encoded?: Uint8Array,
   ): Promise<Uint8Array> {
-    // Where the values lie in the bytes is needed only to cache the object (see remember).
-    const caching = this.decoded.maxEntries > 0;
-    let valueOffsets: number[] | undefined;
-    let bytes: Uint8Array;
-    if (encoded === undefined) {
-      valueOffsets = caching ? [] : undefined;
-      bytes = valueOffsets === undefined ? encodeObject(obj) : encodeObjectRecordingValues(obj, valueOffsets);
-    } else {
-      bytes = encoded;
-      valueOffsets = caching ? valueOffsetsIn(obj, encoded) : undefined;
-    }
+    const bytes = encoded ?? encodeObject(obj);
     if (hintFor !== undefined) {
       const previousSize = previousBytes?.byteLength ?? 0;
       if (previousBytes === undefined && this.stats.hintsPending + 1 > this.options.maxHints) {
@@ -392,7 +351,6 @@ export class ReplicaStore {
       }
     }
     await this.storage.put(storageKey, bytes, { expiresAtMs: storageExpiry(obj) });
-    this.remember(storageKey, obj, bytes, valueOffsets);
     if (hintFor !== undefined) {
       if (previousBytes === undefined) {
         this.hintCounts.set(hintFor, (this.hintCounts.get(hintFor) ?? 0) + 1);
@@ -402,27 +360,6 @@ export class ReplicaStore {
       this.stats.hintBytesPending += bytes.byteLength - (previousBytes?.byteLength ?? 0);
     }
     return bytes;
-  }
-
-  /**
-   * Puts the object just stored in the decoded cache, so the next load of the key need not decode
-   * it. Its values must not stay views on the caller's buffers (a client's value, a network frame):
-   * they become views on the engine's own copy of the bytes when the engine shows it, else on a
-   * copy owned by the cache. Without the values' offsets in `bytes` the entry is dropped instead.
-   */
-  private remember(storageKey: string, obj: KvObject, bytes: Uint8Array, valueOffsets: readonly number[] | undefined): void {
-    if (!this.decoded.admits(storageKey)) return;
-    if (valueOffsets === undefined) {
-      this.decoded.delete(storageKey);
-      return;
-    }
-    const record = this.peek(storageKey);
-    // Under the key's lock nothing else wrote the key since the put; the comparison is a cheap
-    // guard, and on a mismatch the entry is simply not refreshed.
-    const own = record !== NOT_IN_MEMORY && record !== undefined && bytesEqual(record.value, bytes)
-      ? record.value
-      : copyBytes(bytes);
-    this.decoded.set(storageKey, own, withValuesIn(obj, own, valueOffsets));
   }
 
   private forgetHint(owner: NodeId, bytes: number): void {
@@ -446,6 +383,15 @@ function storageExpiry(obj: KvObject): number | undefined {
   return obj.siblings.length === 0 ? undefined : latest;
 }
 
+/** The object a stored record holds, with the bytes it was decoded from. */
+function loaded(record: StoredRecord | undefined): Loaded | undefined {
+  if (record === undefined) return undefined;
+  // Stored values are immutable (StoredRecord: callers must not mutate them) and record-sized
+  // (both engines allocate each record's bytes apart), so the object's values may be views on
+  // them instead of copies: the copy was the largest single cost of a local read.
+  return { obj: decodeObject(record.value, { copyValues: false }), bytes: record.value };
+}
+
 function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
   if (a === b) return true;
   if (a.byteLength !== b.byteLength) return false;
@@ -453,9 +399,3 @@ function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
   return Buffer.compare(a, b) === 0;
 }
 
-/** A copy in a buffer of its own, so that it pins nothing larger and nobody else can change it. */
-function copyBytes(bytes: Uint8Array): Uint8Array {
-  const copy = new Uint8Array(bytes.byteLength);
-  copy.set(bytes);
-  return copy;
-}

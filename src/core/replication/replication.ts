@@ -53,8 +53,6 @@ export class Replication {
       maxHints: this.options.maxHints,
       maxHintBytes: this.options.maxHintBytes,
       maxSiblings: this.options.maxSiblings,
-      decodedCacheMaxEntries: this.options.decodedCacheMaxEntries,
-      decodedCacheMaxBytes: this.options.decodedCacheMaxBytes,
     }, this.stats);
     this.coordinator = new Coordinator(this.env, this.cluster, this.store, this.requests, this.options, this.stats);
     this.handoff = new HintedHandoff(this.env, this.cluster, this.store, this.requests, this.options, this.stats);

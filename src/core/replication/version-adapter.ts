@@ -10,9 +10,7 @@ export {
   type KvObject, type Sibling,
 } from '../version/object.js';
 export { covers as clockCovers, get as clockCounter, emptyClock, merge as mergeClocks, type Dot, type VClock } from '../version/vclock.js';
-export {
-  decodeContext, decodeObject, encodeContext, encodeObject, encodeObjectRecordingValues, valueOffsetsIn, withValuesIn,
-} from '../version/codec.js';
+export { decodeContext, decodeObject, encodeContext, encodeObject } from '../version/codec.js';
 
 export const compareClocks = compare;
 

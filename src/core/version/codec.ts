@@ -135,16 +135,11 @@ function siblingLength(s: Sibling): number {
   return n;
 }
 
-function writeSibling(w: CborWriter, s: Sibling, valueOffsets: number[] | undefined): void {
+function writeSibling(w: CborWriter, s: Sibling): void {
   const arity = siblingArity(s);
   w.arrayHead(arity);
   if (s.value === null) w.null();
-  else {
-    w.head(2, s.value.byteLength);
-    valueOffsets?.push(w.pos);
-    w.out.set(s.value, w.pos);
-    w.pos += s.value.byteLength;
-  }
+  else w.bytes(s.value);
   w.text(s.dot[0], utf8Length(s.dot[0]));
   w.number(s.dot[1]);
   w.number(s.writtenAtMs);
@@ -157,20 +152,6 @@ function writeSibling(w: CborWriter, s: Sibling, valueOffsets: number[] | undefi
 
 /** Encodes an object to bytes (see the module comment for the format): a plain Uint8Array that no other encoding overlaps. */
 export function encodeObject(obj: KvObject): Uint8Array {
-  return encodeObjectInto(obj, undefined);
-}
-
-/**
- * `encodeObject`, also appending to `valueOffsets` where each value (each sibling that is not a
- * tombstone, in sibling order) starts in the result: what `withValuesIn` needs to make an object
- * whose values are views on the encoding instead of on whatever buffers `obj`'s values live in.
- */
-export function encodeObjectRecordingValues(obj: KvObject, valueOffsets: number[]): Uint8Array {
-  assert(valueOffsets.length === 0, 'value offsets start empty');
-  return encodeObjectInto(obj, valueOffsets);
-}
-
-function encodeObjectInto(obj: KvObject, valueOffsets: number[] | undefined): Uint8Array {
   const siblings = obj.siblings;
   let size = 2 + clockLength(obj.clock) + headLength(siblings.length);
   for (const s of siblings) size += siblingLength(s);
@@ -179,57 +160,12 @@ function encodeObjectInto(obj: KvObject, valueOffsets: number[] | undefined): Ui
   w.number(OBJECT_FORMAT_VERSION);
   writeClock(w, obj.clock);
   w.arrayHead(siblings.length);
-  for (const s of siblings) writeSibling(w, s, valueOffsets);
+  for (const s of siblings) writeSibling(w, s);
   assert(w.pos === size, 'the object filled exactly the size computed for it');
   const bytes = w.out;
   assert(bytes[0] === 0x83, 'an encoded object is a CBOR array of 3');
   assert(bytes[1] === OBJECT_FORMAT_VERSION, 'byte 1 is the format version');
   return bytes;
-}
-
-/**
- * Where each value of `obj` starts in `bytes`, when every value is a view on `bytes` (as
- * `decodeObject(bytes, { copyValues: false })` makes them), else undefined.
- */
-export function valueOffsetsIn(obj: KvObject, bytes: Uint8Array): number[] | undefined {
-  const offsets: number[] = [];
-  const end = bytes.byteOffset + bytes.byteLength;
-  for (const s of obj.siblings) {
-    const v = s.value;
-    if (v === null) continue;
-    if (v.buffer !== bytes.buffer || v.byteOffset < bytes.byteOffset || v.byteOffset + v.byteLength > end) return undefined;
-    offsets.push(v.byteOffset - bytes.byteOffset);
-  }
-  return offsets;
-}
-
-/**
- * `obj` with each value replaced by the view on `bytes` at its offset (see
- * encodeObjectRecordingValues): the same object as `decodeObject(bytes, { copyValues: false })`
- * when `bytes` is `obj` encoded, without decoding it. Tombstones are kept as they are.
- */
-export function withValuesIn(obj: KvObject, bytes: Uint8Array, valueOffsets: readonly number[]): KvObject {
-  // Tombstones only: nothing refers to any buffer.
-  if (valueOffsets.length === 0 && obj.siblings.every((s) => s.value === null)) return obj;
-  const source = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const siblings = new Array<Sibling>(obj.siblings.length);
-  let next = 0;
-  for (let i = 0; i < siblings.length; i++) {
-    const s = obj.siblings[i]!;
-    const value = s.value;
-    if (value === null) {
-      siblings[i] = s;
-      continue;
-    }
-    const offset = valueOffsets[next++];
-    assert(offset !== undefined && offset + value.byteLength <= source.byteLength, 'a value offset lies inside the encoding');
-    const view = source.subarray(offset, offset + value.byteLength);
-    siblings[i] = s.expiresAtMs === undefined
-      ? { value: view, dot: s.dot, writtenAtMs: s.writtenAtMs, node: s.node }
-      : { value: view, dot: s.dot, writtenAtMs: s.writtenAtMs, node: s.node, expiresAtMs: s.expiresAtMs };
-  }
-  assert(next === valueOffsets.length, 'one offset per value');
-  return { clock: obj.clock, siblings };
 }
 
 function siblingFrom(value: unknown, index: number, maxNodeIdChars: number, maxCounter: number): Sibling | string {

@@ -1,5 +1,6 @@
-// The replica store's decoded-object cache is invisible: every load answers what decoding the
-// stored bytes answers, through overwrites, merges, deletes, expiry and storages without peek.
+// The replica store loads a key's object without a promise when the storage has it in memory
+// (peek), and falls back to the asynchronous get otherwise; either way every load answers what
+// decoding the stored bytes answers, through overwrites, merges, deletes and expiry.
 import { describe, expect, it } from 'vitest';
 import type { Env } from '../../../src/core/env.js';
 import { silentLogger } from '../../../src/core/env.js';
@@ -24,12 +25,27 @@ function setup(options: Partial<ReplicaStoreOptions> = {}, wrap?: (engine: Memor
     logger: silentLogger,
   };
   const store = new ReplicaStore(storage, env, new ActorAllocator('n1', 1), {
-    maxHints: 100, maxHintBytes: 1 << 20, maxSiblings: 100, decodedCacheMaxEntries: 64, ...options,
+    maxHints: 100, maxHintBytes: 1 << 20, maxSiblings: 100, ...options,
   }, emptyReplicationStats());
   return { store, storage, clock };
 }
 
-/** What decoding the stored bytes gives: the cache must always agree with it. */
+/** The engine without its peek: every load takes the asynchronous get. */
+function withoutPeek(engine: MemoryEngine): StorageEngine {
+  return {
+    kind: 'memory',
+    get: (key) => engine.get(key),
+    put: (key, value, options) => engine.put(key, value, options),
+    delete: (key) => engine.delete(key),
+    batch: (ops) => engine.batch(ops),
+    scan: (options) => engine.scan(options),
+    entries: () => engine.entries(),
+    stats: () => engine.stats(),
+    close: () => engine.close(),
+  };
+}
+
+/** What decoding the stored bytes gives: every load must agree with it. */
 async function decodedFromStorage(storage: StorageEngine, key: string): Promise<KvObject | undefined> {
   const record = await storage.get(key);
   return record === undefined ? undefined : decodeObject(record.value);
@@ -49,22 +65,27 @@ function deepFreeze(obj: KvObject): KvObject {
 
 const put = (value: string, ttlMs?: number) => ({ value: bytes(value), context: undefined, contextMode: 'local' as const, ttlMs });
 
-describe('ReplicaStore decoded-object cache', () => {
-  it('serves repeated loads of a key from the cache, equal to what decoding the stored bytes gives', async () => {
-    // Shows the cache is used (one object instance for repeated reads) and agrees with the bytes.
-    const { store, storage } = setup();
+describe('ReplicaStore loads', () => {
+  it('take the peek path and never the asynchronous get when the storage has the record in memory', async () => {
+    // Shows reads, writes and merges over a storage with peek do not call its get.
+    let gets = 0;
+    const { store, storage, clock } = setup({}, (engine) => ({
+      ...withoutPeek(engine),
+      peek: (key) => engine.peek(key),
+      get: (key) => { gets++; return engine.get(key); },
+    }));
     await store.coordinate('k', put('v1'));
     await store.coordinate('k', put('v2'));
-    const first = await store.read('k');
-    const second = await store.read('k');
-    expect(second).toBe(first);
-    expect(first).toEqual(await decodedFromStorage(storage, 'k'));
-    expect(store.decoded.hits).toBeGreaterThan(0);
-    expect(text(first!.siblings[0]!.value!)).toBe('v2');
+    const other = applyWrite(undefined, undefined, 'n2.1.1', bytes('other'), clock.now());
+    await store.merge('k', other, undefined, encodeObject(other));
+    const read = await store.read('k');
+    expect(await store.read('absent')).toBeUndefined();
+    expect(gets).toBe(0);
+    expect(read).toEqual(await decodedFromStorage(storage, 'k'));
   });
 
-  it('is never stale after an overwrite, a merge, a reap or an expiry', async () => {
-    // Shows validity by the stored bytes: each change of the key is seen by the next load.
+  it('agree with the stored bytes after an overwrite, a merge, a reap or an expiry', async () => {
+    // Shows each change of the key is seen by the next load.
     const { store, storage, clock } = setup();
     for (let i = 0; i < 3; i++) await store.coordinate('k', put(`v${i}`));
     expect(await store.read('k')).toEqual(await decodedFromStorage(storage, 'k'));
@@ -90,7 +111,7 @@ describe('ReplicaStore decoded-object cache', () => {
     expect(await store.read('t')).toBeUndefined();
   });
 
-  it('does not keep views on the caller\'s value buffer', async () => {
+  it('do not keep views on the caller\'s value buffer', async () => {
     // Shows a client reusing its buffer after a write cannot change what later reads return.
     const { store } = setup();
     await store.coordinate('k', put('warm-up'));
@@ -98,11 +119,10 @@ describe('ReplicaStore decoded-object cache', () => {
     await store.coordinate('k', { value, context: undefined, contextMode: 'local' });
     value.fill(0x21);
     expect(text((await store.read('k'))!.siblings[0]!.value!)).toBe('original');
-    expect(text((await store.read('k'))!.siblings[0]!.value!)).toBe('original');
   });
 
-  it('never mutates a loaded object: frozen cached objects survive writes, merges and reads', async () => {
-    // Shows KvObjects are treated as immutable, which is what makes sharing cached objects sound.
+  it('never mutate a loaded object: frozen objects survive writes, merges and reads', async () => {
+    // Shows KvObjects are treated as immutable by the store's read-modify-writes.
     const { store, storage, clock } = setup();
     await store.coordinate('k', put('a'));
     await store.coordinate('k', put('b'));
@@ -117,40 +137,17 @@ describe('ReplicaStore decoded-object cache', () => {
     expect(await store.read('k')).toEqual(await decodedFromStorage(storage, 'k'));
   });
 
-  it('works the same over a storage without peek, and within its entry bound', async () => {
-    // Shows the fallback to the async get (content-equal bytes still hit) and the maxEntries bound.
-    const { store, storage } = setup({ decodedCacheMaxEntries: 4 }, (engine) => ({
-      kind: 'memory',
-      get: (key) => engine.get(key),
-      put: (key, value, options) => engine.put(key, value, options),
-      delete: (key) => engine.delete(key),
-      batch: (ops) => engine.batch(ops),
-      scan: (options) => engine.scan(options),
-      entries: () => engine.entries(),
-      stats: () => engine.stats(),
-      close: () => engine.close(),
-    }));
+  it('work the same over a storage without peek', async () => {
+    // Shows the fallback to the asynchronous get answers what the stored bytes hold.
+    const { store, storage } = setup({}, withoutPeek);
     for (let round = 0; round < 3; round++) {
       for (let i = 0; i < 20; i++) await store.coordinate(`k${i}`, put(`v${round}.${i}`));
     }
-    expect(store.decoded.size).toBeLessThanOrEqual(4);
     for (let i = 0; i < 20; i++) {
       const obj = await store.read(`k${i}`);
       expect(obj).toEqual(await decodedFromStorage(storage, `k${i}`));
       expect(text(obj!.siblings[0]!.value!)).toBe(`v2.${i}`);
     }
-    await store.coordinate('hot', put('1'));
-    await store.coordinate('hot', put('2'));
-    const hits = store.decoded.hits;
-    expect(text((await store.read('hot'))!.siblings[0]!.value!)).toBe('2');
-    expect(store.decoded.hits).toBe(hits + 1);
-  });
-
-  it('holds nothing when disabled', async () => {
-    // Shows decodedCacheMaxEntries 0 turns the cache off without changing any answer.
-    const { store, storage } = setup({ decodedCacheMaxEntries: 0 });
-    for (let i = 0; i < 3; i++) await store.coordinate('k', put(`v${i}`));
-    expect(await store.read('k')).toEqual(await decodedFromStorage(storage, 'k'));
-    expect(store.decoded.size).toBe(0);
+    expect(await store.read('absent')).toBeUndefined();
   });
 });

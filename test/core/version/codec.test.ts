@@ -8,9 +8,6 @@ import {
   decodeObject,
   encodeContext,
   encodeObject,
-  encodeObjectRecordingValues,
-  valueOffsetsIn,
-  withValuesIn,
 } from '../../../src/core/version/codec.js';
 import { applyWrite, emptyObject, equalObjects, type KvObject } from '../../../src/core/version/object.js';
 import { clockFromEntries, emptyClock, equalClocks } from '../../../src/core/version/vclock.js';
@@ -163,26 +160,6 @@ describe('context codec', () => {
     fc.assert(fc.property(fc.oneof(fc.string(), fc.base64String(), fc.stringMatching(/^[A-Za-z0-9_-]{0,40}$/)), (s) => {
       const error = thrown(() => decodeContext(s));
       if (error !== undefined) expect(error).toBeInstanceOf(InvalidContextError);
-    }), RUNS);
-  });
-});
-
-describe('values rebased on an encoding', () => {
-  it('records where each value lies in the same bytes encodeObject writes, and rebases onto them', () => {
-    // Shows withValuesIn(obj, encoding) is what decoding the encoding gives, with views on it, and
-    // that valueOffsetsIn finds the same offsets in a decoded object's own bytes.
-    fc.assert(fc.property(objectArb, (obj) => {
-      const offsets: number[] = [];
-      const encoded = encodeObjectRecordingValues(obj, offsets);
-      expect(Array.from(encoded)).toEqual(Array.from(encodeObject(obj)));
-      const copy = new Uint8Array(encoded);
-      const rebased = withValuesIn(obj, copy, offsets);
-      expect(rebased).toEqual(decodeObject(copy));
-      for (const s of rebased.siblings) if (s.value !== null) expect(s.value.buffer).toBe(copy.buffer);
-      const decoded = decodeObject(copy, { copyValues: false });
-      expect(valueOffsetsIn(decoded, copy)).toEqual(offsets);
-      // Values copied out of the encoding have no offsets in it.
-      if (offsets.length > 0) expect(valueOffsetsIn(decodeObject(copy), copy)).toBeUndefined();
     }), RUNS);
   });
 });
