@@ -210,6 +210,11 @@ function copyBytes(bytes: Uint8Array): Uint8Array {
   return copy;
 }
 
+/** A plain Uint8Array view on the same bytes. */
+function plainView(bytes: Uint8Array): Uint8Array {
+  return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
 /**
  * Decodes bytes made by `encodeObject`. Anything else (garbage, truncation, a valid CBOR value
  * of the wrong shape, an object breaking its invariants) throws CorruptObjectError, never a
@@ -228,10 +233,15 @@ export function decodeObject(bytes: Uint8Array, options: DecodeObjectOptions = {
   // cbor-x caches its DataView on this object rather than as a new property of the caller's
   // buffer. Copying the whole input once costs one allocation per object instead of one per
   // sibling; the values then share a buffer nobody else holds, about their own size.
-  const source = options.copyValues === false
-    ? new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength)
-    : copyBytes(bytes);
-  return readObject(source, maxNodeIdChars, maxCounter) ?? decodeObjectWithCborX(source, maxNodeIdChars, maxCounter);
+  if (options.copyValues !== false) {
+    const copy = copyBytes(bytes);
+    return readObject(copy, maxNodeIdChars, maxCounter) ?? decodeObjectWithCborX(copy, maxNodeIdChars, maxCounter);
+  }
+  // A plain Uint8Array is read as it is: a view on it would cost an allocation per decode (one of
+  // the largest costs of a small object). Only cbor-x, on the rare slow path, gets a view of its own.
+  const plain = Object.getPrototypeOf(bytes) === Uint8Array.prototype;
+  const fast = readObject(plain ? bytes : plainView(bytes), maxNodeIdChars, maxCounter);
+  return fast ?? decodeObjectWithCborX(plainView(bytes), maxNodeIdChars, maxCounter);
 }
 
 /** A valid clock read by hand, or undefined (see readObject). */
