@@ -222,21 +222,32 @@ export class LogEngine implements StorageEngine {
 
   async get(key: string): Promise<StoredRecord | undefined> {
     this.checkOpen();
-    validateKey(key, this.opts.maxKeyBytes);
+    this.precheckKey(key);
     return this.read(key);
   }
 
   /** `get` without the promise when the key is absent or expired, or its value is cached; else NOT_IN_MEMORY. */
   peek(key: string): StoredRecord | undefined | typeof NOT_IN_MEMORY {
     this.checkOpen();
-    validateKey(key, this.opts.maxKeyBytes);
+    this.precheckKey(key);
     return this.readFromMemory(key);
+  }
+
+  /**
+   * The checks of validateKey a read makes before it looks the key up (type, length bound); the
+   * character checks wait for a miss (readFromMemory): an indexed key passed them when written.
+   */
+  private precheckKey(key: string): void {
+    if (typeof key !== 'string' || key.length === 0 || key.length > this.opts.maxKeyBytes) validateKey(key, this.opts.maxKeyBytes);
   }
 
   private readFromMemory(key: string): StoredRecord | undefined | typeof NOT_IN_MEMORY {
     const index = this.index;
     const slot = index.slot(key);
-    if (slot === undefined) return undefined;
+    if (slot === undefined) {
+      validateKey(key, this.opts.maxKeyBytes);
+      return undefined;
+    }
     const exp = index.exp[slot]!;
     if (exp <= this.clock.now()) return undefined;
     const cached = this.cache.peek(key);
