@@ -32,7 +32,9 @@ export const objectArb: fc.Arbitrary<KvObject> = clockArb.chain((clock) => {
   for (const [nodeId, counter] of clock) for (let c = 1; c <= counter; c++) dots.push([nodeId, c]);
   const siblingArb = (dot: Dot): fc.Arbitrary<Sibling> =>
     fc.record({
-      value: fc.constantFrom<Uint8Array | null>(null, bytes('x'), bytes('y')),
+      // Short values, one a prefix of another, and long ones differing only in their last byte:
+      // value order is compared in JS below 64 bytes and natively above.
+      value: fc.constantFrom<Uint8Array | null>(null, bytes('x'), bytes('y'), bytes('xy'), bytes(`${'v'.repeat(80)}a`), bytes(`${'v'.repeat(80)}b`)),
       writtenAtMs: fc.integer({ min: 0, max: 2 }),
       expiresAtMs: fc.option(fc.integer({ min: 0, max: 2 }), { nil: undefined }),
     }).map(({ value, writtenAtMs, expiresAtMs }) =>
