@@ -22,7 +22,7 @@ import {
 import type { ClusterView, PreferenceEntry } from './cluster-view.js';
 import type { ResolvedReplicationOptions } from './options.js';
 import type { PeerRequests } from './requests.js';
-import type { ReplicaStore, WriteIntent } from './replica-store.js';
+import { bytesEqual, type ReplicaStore, type StoredObject, type WriteIntent } from './replica-store.js';
 import type { ReplicationStats } from './stats.js';
 import {
   decodeContext, decodeObject, encodeContext, encodeObject, equalObjects, isTombstoneOnly, liveSiblingCount, reconcile,
@@ -115,6 +115,17 @@ export class Coordinator {
 
     return new Promise<ReadResult>((resolve, reject) => {
       const answers: ReplicaAnswer[] = [];
+      // Replicas that agree send the same bytes: each distinct encoding is decoded once, and equal
+      // answers share one (immutable) object, which reconcile and read repair then see as equal
+      // at once. At most N entries.
+      const decoded: StoredObject[] = [];
+      const decodeAnswer = (bytes: Uint8Array): KvObject => {
+        for (const d of decoded) if (bytesEqual(d.bytes, bytes)) return d.obj;
+        // Views into the reply frame, not copies: the answer is reconciled, returned and dropped.
+        const obj = decodeObject(bytes, { copyValues: false });
+        decoded.push({ obj, bytes });
+        return obj;
+      };
       let done = 0;
       let timedOut = false;
       let settled = false;
@@ -152,8 +163,11 @@ export class Coordinator {
       for (const entry of apl) {
         const hintFor = entry.role === 'fallback' ? entry.standsFor : undefined;
         if (entry.node === this.cluster.localId) {
-          this.store.read(key, hintFor).then(
-            (obj) => onAnswer(entry, 'ok', obj),
+          this.store.readStored(key, hintFor).then(
+            (stored) => {
+              if (stored !== undefined) decoded.push(stored);
+              onAnswer(entry, 'ok', stored?.obj);
+            },
             (err: unknown) => {
               this.env.logger.error({ err, key }, 'local replica read failed');
               onAnswer(entry, 'failed');
@@ -172,8 +186,7 @@ export class Coordinator {
           if (!isReplicaGetReplyBody(reply.body) || reply.body.error) return onAnswer(entry, 'failed');
           let obj: KvObject | undefined;
           try {
-            // Views into the reply frame, not copies: the answer is reconciled, returned and dropped.
-            obj = reply.body.obj ? decodeObject(reply.body.obj, { copyValues: false }) : undefined;
+            obj = reply.body.obj ? decodeAnswer(reply.body.obj) : undefined;
           } catch (err) {
             this.env.logger.warn({ err, key, peer: entry.node }, 'replica returned an undecodable object');
             return onAnswer(entry, 'failed');

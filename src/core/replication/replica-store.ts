@@ -117,10 +117,12 @@ export interface ReplicaStoreOptions {
 }
 
 /** A stored object and the bytes it was decoded from. */
-interface Loaded {
+/** A stored object and the bytes it was decoded from (views into them: see `loaded`). */
+export interface StoredObject {
   readonly obj: KvObject;
   readonly bytes: Uint8Array;
 }
+type Loaded = StoredObject;
 
 /** The value a coordinated write puts, with what it saw. */
 export interface WriteIntent {
@@ -192,10 +194,15 @@ export class ReplicaStore {
 
   /** This replica's object of `key` (its hinted copy for `hintFor`), or undefined. */
   read(key: string, hintFor?: NodeId): Promise<KvObject | undefined> {
+    return this.readStored(key, hintFor).then((found) => found?.obj);
+  }
+
+  /** `read`, with the stored bytes the object was decoded from. */
+  readStored(key: string, hintFor?: NodeId): Promise<StoredObject | undefined> {
     const storageKey = this.storageKey(key, hintFor);
     const now = this.loadNow(storageKey);
-    if (now !== NOT_IN_MEMORY) return Promise.resolve(now?.obj);
-    return this.load(storageKey).then((found) => found?.obj);
+    if (now !== NOT_IN_MEMORY) return Promise.resolve(now);
+    return this.load(storageKey);
   }
 
   /**
@@ -392,7 +399,8 @@ function loaded(record: StoredRecord | undefined): Loaded | undefined {
   return { obj: decodeObject(record.value, { copyValues: false }), bytes: record.value };
 }
 
-function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
+/** Byte equality of two encoded objects. */
+export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
   if (a === b) return true;
   if (a.byteLength !== b.byteLength) return false;
   // Native memcmp (pure, no I/O): a JS loop over a whole object costs more than the call.
