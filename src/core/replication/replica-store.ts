@@ -200,7 +200,13 @@ export class ReplicaStore {
   /** `read`, with the stored bytes the object was decoded from. */
   readStored(key: string, hintFor?: NodeId): Promise<StoredObject | undefined> {
     const storageKey = this.storageKey(key, hintFor);
-    const now = this.loadNow(storageKey);
+    let now: StoredObject | undefined | typeof NOT_IN_MEMORY;
+    try {
+      now = this.loadNow(storageKey);
+    } catch (err) {
+      // A closed storage or a corrupt record fails the read as a rejection, like an async get.
+      return Promise.reject(err);
+    }
     if (now !== NOT_IN_MEMORY) return Promise.resolve(now);
     return this.load(storageKey);
   }
@@ -211,7 +217,12 @@ export class ReplicaStore {
    */
   readEncoded(key: string, hintFor?: NodeId): Promise<Uint8Array | undefined> {
     const storageKey = this.storageKey(key, hintFor);
-    const now = this.peek(storageKey);
+    let now: StoredRecord | undefined | typeof NOT_IN_MEMORY;
+    try {
+      now = this.peek(storageKey);
+    } catch (err) {
+      return Promise.reject(err);
+    }
     if (now !== NOT_IN_MEMORY) return Promise.resolve(now?.value);
     return this.storage.get(storageKey).then((record) => record?.value);
   }

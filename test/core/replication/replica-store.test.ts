@@ -150,4 +150,19 @@ describe('ReplicaStore loads', () => {
     }
     expect(await store.read('absent')).toBeUndefined();
   });
+
+  it('fail as rejected promises, not synchronous throws, once the storage is closed', async () => {
+    // peek throws at once on a closed engine; callers chain .then on every read.
+    const { store, storage } = setup();
+    await store.coordinate('k', put('v'));
+    await storage.close();
+    let readPromise: Promise<unknown> | undefined;
+    let encodedPromise: Promise<unknown> | undefined;
+    expect(() => {
+      readPromise = store.read('k');
+      encodedPromise = store.readEncoded('k');
+    }).not.toThrow();
+    await expect(readPromise).rejects.toMatchObject({ code: 'ERR_STORAGE_CLOSED' });
+    await expect(encodedPromise).rejects.toMatchObject({ code: 'ERR_STORAGE_CLOSED' });
+  });
 });
