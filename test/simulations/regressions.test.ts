@@ -35,6 +35,11 @@ const FOUND: ReadonlyArray<{ readonly bug: string; readonly seed: number; readon
     seed: 2397,
     config: { scenario: 'crash-restart', workload: 'mixed', nodes: 7, durationMs: 60_000, r: 1, w: 2, latency: '0.8*exp(0.2)+0.2*pareto(10,2)', clients: 7, opsPerSecond: 200 },
   },
+  {
+    bug: 'a hint held by a fallback that was down during the reap was delivered afterwards and brought deleted values back',
+    seed: 1359,
+    config: { scenario: 'mixed', workload: 'mixed', nodes: 7, durationMs: 60_000, r: 1, w: 2, latency: 'const(0.5)', linkLatencySpread: 2, fsync: 'interval', fsyncIntervalMs: 1000, clients: 7, opsPerSecond: 100 },
+  },
 ];
 
 describe.each(FOUND)('seed $seed', ({ bug, seed, config }) => {

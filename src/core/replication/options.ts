@@ -39,6 +39,14 @@ export interface ReplicationOptions {
   readonly handoffConcurrency?: number;
   /** Delay before reaping a tombstone that every primary acknowledged, ms. Default 3000 (Riak's delete_mode). */
   readonly deleteReapDelayMs?: number;
+  /**
+   * Reaped keys whose tombstone clock a primary remembers after the reap, so that a stale copy
+   * arriving later (a hint held by a fallback that was down or cut off during the reap) is merged
+   * against the tombstone it missed instead of coming back. Default 10 000 (oldest forgotten first).
+   */
+  readonly maxReapedClocks?: number;
+  /** How long a reaped key's tombstone clock is remembered, ms. Default 3 600 000 (one hour). */
+  readonly reapedClockRetentionMs?: number;
   /** Send reconciled objects to replicas that answered a read stale or missing. Default true. */
   readonly readRepair?: boolean;
   /**
@@ -70,11 +78,17 @@ export function resolveReplicationOptions(o: ReplicationOptions = {}): ResolvedR
     handoffBatchSize: o.handoffBatchSize ?? 64,
     handoffConcurrency: o.handoffConcurrency ?? 2,
     deleteReapDelayMs: o.deleteReapDelayMs ?? 3000,
+    maxReapedClocks: o.maxReapedClocks ?? 10_000,
+    reapedClockRetentionMs: o.reapedClockRetentionMs ?? 3_600_000,
     readRepair: o.readRepair ?? true,
     forwardWrites: o.forwardWrites ?? true,
   };
   if (!(resolved.nVal >= 1)) throw new InvalidConfigError(`nVal must be at least 1, got ${resolved.nVal}`);
   if (resolved.r < 1 || resolved.r > resolved.nVal) throw new InvalidConfigError(`default R must be in 1..N (${resolved.nVal}), got ${resolved.r}`);
   if (resolved.w < 1 || resolved.w > resolved.nVal) throw new InvalidConfigError(`default W must be in 1..N (${resolved.nVal}), got ${resolved.w}`);
+  if (!Number.isSafeInteger(resolved.maxReapedClocks) || resolved.maxReapedClocks < 0) {
+    throw new InvalidConfigError(`maxReapedClocks must be a non-negative integer, got ${resolved.maxReapedClocks}`);
+  }
+  if (!(resolved.reapedClockRetentionMs >= 0)) throw new InvalidConfigError(`reapedClockRetentionMs must be >= 0, got ${resolved.reapedClockRetentionMs}`);
   return resolved;
 }

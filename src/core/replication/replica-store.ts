@@ -110,10 +110,17 @@ export class ActorAllocator {
   }
 }
 
+const DEFAULT_MAX_REAPED_CLOCKS = 10_000;
+const DEFAULT_REAPED_CLOCK_RETENTION_MS = 3_600_000;
+
 export interface ReplicaStoreOptions {
   readonly maxHints: number;
   readonly maxHintBytes: number;
   readonly maxSiblings: number;
+  /** Reaped keys whose tombstone clock is remembered (see ReplicationOptions.maxReapedClocks). Default 10 000. */
+  readonly maxReapedClocks?: number | undefined;
+  /** How long a reaped key's tombstone clock is remembered, ms. Default one hour. */
+  readonly reapedClockRetentionMs?: number | undefined;
 }
 
 /** A stored object and the bytes it was decoded from. */
@@ -145,6 +152,14 @@ export interface CoordinatedWrite {
 
 export class ReplicaStore {
   private readonly lock = new KeyLock();
+  /**
+   * The tombstone clock of each recently reaped key, oldest first. A stale copy of a reaped key
+   * (a hint from a fallback that was down during the reap) carries only dots that clock covers,
+   * so merging it against the clock drops it, as the tombstone would have. In memory and bounded:
+   * a stale copy that arrives after the retention, the bound or a restart of this node can still
+   * bring values back, as with Riak's delete_mode (README, "Versions and siblings").
+   */
+  private readonly reaped = new Map<string, { readonly clock: VClock; readonly atMs: number }>();
   /** Pending hints per owner; the total is mirrored in stats. */
   private readonly hintCounts = new Map<NodeId, number>();
 
@@ -257,10 +272,14 @@ export class ReplicaStore {
   private async mergeInto(
     storageKey: string, local: Loaded | undefined, incoming: KvObject, hintFor: NodeId | undefined, incomingBytes: Uint8Array | undefined,
   ): Promise<KvObject> {
-    const merged = local === undefined ? incoming : mergeObjects(local.obj, incoming);
-    if (local !== undefined && equalObjects(local.obj, merged)) return merged;
+    const base = local?.obj ?? (hintFor === undefined ? this.reapedBase(storageKey) : undefined);
+    const merged = base === undefined ? incoming : mergeObjects(base, incoming);
+    if (base !== undefined && equalObjects(base, merged)) return merged;
+    // A reaped key: keep what the tombstone did not supersede; nothing left, nothing to store.
+    if (local === undefined && base !== undefined && merged.siblings.length === 0) return merged;
     const bytes = incomingBytes !== undefined && sameSiblingsAs(merged, incoming) ? incomingBytes : undefined;
     await this.store(storageKey, merged, local?.bytes, hintFor, bytes);
+    if (local === undefined) this.reaped.delete(storageKey);
     return merged;
   }
 
@@ -273,8 +292,12 @@ export class ReplicaStore {
   private async coordinateOn(
     key: string, storageKey: string, local: Loaded | undefined, intent: WriteIntent, hintFor: NodeId | undefined,
   ): Promise<CoordinatedWrite> {
-    const written = this.applyIntent(key, local?.obj, intent, hintFor === undefined);
+    // A write to a reaped key starts from the tombstone's clock, so that a stale copy arriving
+    // later is not concurrent with it.
+    const current = local?.obj ?? (hintFor === undefined ? this.reapedBase(storageKey) : undefined);
+    const written = this.applyIntent(key, current, intent, hintFor === undefined);
     const bytes = await this.store(storageKey, written.obj, local?.bytes, hintFor);
+    if (local === undefined) this.reaped.delete(storageKey);
     return { obj: written.obj, dot: written.dot, bytes };
   }
 
@@ -302,6 +325,34 @@ export class ReplicaStore {
     return { obj: pruneObject(written, now, { localNodeId: actor }), dot };
   }
 
+  private rememberReaped(key: string, clock: VClock): void {
+    const max = this.options.maxReapedClocks ?? DEFAULT_MAX_REAPED_CLOCKS;
+    if (max === 0) return;
+    this.reaped.delete(key);
+    this.reaped.set(key, { clock, atMs: this.env.clock.now() });
+    if (this.reaped.size > max) {
+      const oldest = this.reaped.keys().next();
+      if (oldest.done !== true) this.reaped.delete(oldest.value);
+    }
+    assert(this.reaped.size <= max, 'reaped clocks within their bound');
+  }
+
+  /** An object with no siblings and the reaped tombstone's clock, while it is remembered. */
+  private reapedBase(key: string): KvObject | undefined {
+    const entry = this.reaped.get(key);
+    if (entry === undefined) return undefined;
+    if (this.env.clock.now() - entry.atMs > (this.options.reapedClockRetentionMs ?? DEFAULT_REAPED_CLOCK_RETENTION_MS)) {
+      this.reaped.delete(key);
+      return undefined;
+    }
+    return { clock: entry.clock, siblings: [] };
+  }
+
+  /** Reaped keys whose tombstone clock is remembered now. */
+  get reapedClocks(): number {
+    return this.reaped.size;
+  }
+
   /** Drops the stored tombstone of `key` if it is still exactly what `tombstone` covers. */
   async reap(key: string, tombstone: KvObject): Promise<boolean> {
     return this.lock.run(key, async () => {
@@ -311,6 +362,7 @@ export class ReplicaStore {
       const order = compareClocks(tombstone.clock, local.obj.clock);
       if (order !== 'equal' && order !== 'after') return false;
       await this.storage.delete(key);
+      this.rememberReaped(key, local.obj.clock);
       return true;
     });
   }

@@ -53,6 +53,8 @@ export class Replication {
       maxHints: this.options.maxHints,
       maxHintBytes: this.options.maxHintBytes,
       maxSiblings: this.options.maxSiblings,
+      maxReapedClocks: this.options.maxReapedClocks,
+      reapedClockRetentionMs: this.options.reapedClockRetentionMs,
     }, this.stats);
     this.coordinator = new Coordinator(this.env, this.cluster, this.store, this.requests, this.options, this.stats);
     this.handoff = new HintedHandoff(this.env, this.cluster, this.store, this.requests, this.options, this.stats);

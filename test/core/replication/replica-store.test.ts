@@ -166,3 +166,58 @@ describe('ReplicaStore loads', () => {
     await expect(encodedPromise).rejects.toMatchObject({ code: 'ERR_STORAGE_CLOSED' });
   });
 });
+
+describe('ReplicaStore after a reap', () => {
+  /** Writes two values, deletes them with a tombstone, reaps it; returns the stale pre-delete copy. */
+  async function reapedWithStaleCopy(store: ReplicaStore): Promise<KvObject> {
+    await store.coordinate('k', put('v1'));
+    const stale = (await store.coordinate('k', put('v2'))).obj;
+    const deleted = await store.coordinate('k', { value: null, context: stale.clock, contextMode: 'given' });
+    expect(await store.reap('k', deleted.obj)).toBe(true);
+    expect(await store.read('k')).toBeUndefined();
+    return stale;
+  }
+
+  it('drops a stale copy that arrives late, as the reaped tombstone would have', async () => {
+    // Shows the seed-1359 story: a fallback delivers a hint written before the delete, after the reap.
+    const { store } = setup();
+    const stale = await reapedWithStaleCopy(store);
+    await store.merge('k', stale, undefined, encodeObject(stale));
+    expect(await store.read('k')).toBeUndefined();
+    expect(store.reapedClocks).toBe(1);
+  });
+
+  it('keeps a concurrent write, and a new write supersedes what the tombstone superseded', async () => {
+    // Shows only what the tombstone covered is dropped: a write it never saw survives the merge.
+    const { store, clock } = setup();
+    const stale = await reapedWithStaleCopy(store);
+    const concurrent = applyWrite(undefined, undefined, 'n2.1.1', bytes('concurrent'), clock.now());
+    await store.merge('k', concurrent, undefined, encodeObject(concurrent));
+    expect((await store.read('k'))!.siblings.map((s) => text(s.value!))).toEqual(['concurrent']);
+    // The key lives again: the stale copy still cannot bring v2 back.
+    await store.merge('k', stale, undefined, encodeObject(stale));
+    expect((await store.read('k'))!.siblings.map((s) => text(s.value!))).toEqual(['concurrent']);
+
+    // A blind write to another reaped key starts from the tombstone's clock.
+    const second = setup();
+    const staleTwo = await reapedWithStaleCopy(second.store);
+    await second.store.coordinate('k', put('after'));
+    await second.store.merge('k', staleTwo, undefined, encodeObject(staleTwo));
+    expect((await second.store.read('k'))!.siblings.map((s) => text(s.value!))).toEqual(['after']);
+  });
+
+  it('forgets the oldest clock beyond maxReapedClocks and every clock after the retention', async () => {
+    // Shows both bounds, and the documented limit: a stale copy past them comes back.
+    const { store, clock } = setup({ maxReapedClocks: 2, reapedClockRetentionMs: 60_000 });
+    for (const key of ['a', 'b', 'c']) {
+      const written = await store.coordinate(key, put(key));
+      const deleted = await store.coordinate(key, { value: null, context: written.obj.clock, contextMode: 'given' });
+      expect(await store.reap(key, deleted.obj)).toBe(true);
+    }
+    expect(store.reapedClocks).toBe(2);
+    clock.advance(60_001);
+    const late = applyWrite(undefined, undefined, 'n9.1.1', bytes('late'), clock.now());
+    await store.merge('b', late, undefined, encodeObject(late));
+    expect((await store.read('b'))!.siblings.map((s) => text(s.value!))).toEqual(['late']);
+  });
+});
