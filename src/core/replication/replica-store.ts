@@ -123,13 +123,11 @@ export interface ReplicaStoreOptions {
   readonly reapedClockRetentionMs?: number | undefined;
 }
 
-/** A stored object and the bytes it was decoded from. */
 /** A stored object and the bytes it was decoded from (views into them: see `loaded`). */
 export interface StoredObject {
   readonly obj: KvObject;
   readonly bytes: Uint8Array;
 }
-type Loaded = StoredObject;
 
 /** The value a coordinated write puts, with what it saw. */
 export interface WriteIntent {
@@ -197,12 +195,12 @@ export class ReplicaStore {
   }
 
   /** The stored object of `storageKey`, without a promise when the storage has it in memory. */
-  private loadNow(storageKey: string): Loaded | undefined | typeof NOT_IN_MEMORY {
+  private loadNow(storageKey: string): StoredObject | undefined | typeof NOT_IN_MEMORY {
     const record = this.peek(storageKey);
     return record === NOT_IN_MEMORY ? NOT_IN_MEMORY : loaded(record);
   }
 
-  private async load(storageKey: string): Promise<Loaded | undefined> {
+  private async load(storageKey: string): Promise<StoredObject | undefined> {
     const now = this.loadNow(storageKey);
     return now !== NOT_IN_MEMORY ? now : loaded(await this.storage.get(storageKey));
   }
@@ -215,15 +213,7 @@ export class ReplicaStore {
   /** `read`, with the stored bytes the object was decoded from. */
   readStored(key: string, hintFor?: NodeId): Promise<StoredObject | undefined> {
     const storageKey = this.storageKey(key, hintFor);
-    let now: StoredObject | undefined | typeof NOT_IN_MEMORY;
-    try {
-      now = this.loadNow(storageKey);
-    } catch (err) {
-      // A closed storage or a corrupt record fails the read as a rejection, like an async get.
-      return Promise.reject(err);
-    }
-    if (now !== NOT_IN_MEMORY) return Promise.resolve(now);
-    return this.load(storageKey);
+    return inMemoryOr(() => this.loadNow(storageKey), () => this.load(storageKey));
   }
 
   /**
@@ -232,14 +222,10 @@ export class ReplicaStore {
    */
   readEncoded(key: string, hintFor?: NodeId): Promise<Uint8Array | undefined> {
     const storageKey = this.storageKey(key, hintFor);
-    let now: StoredRecord | undefined | typeof NOT_IN_MEMORY;
-    try {
-      now = this.peek(storageKey);
-    } catch (err) {
-      return Promise.reject(err);
-    }
-    if (now !== NOT_IN_MEMORY) return Promise.resolve(now?.value);
-    return this.storage.get(storageKey).then((record) => record?.value);
+    return inMemoryOr(() => {
+      const record = this.peek(storageKey);
+      return record === NOT_IN_MEMORY ? NOT_IN_MEMORY : record?.value;
+    }, () => this.storage.get(storageKey).then((record) => record?.value));
   }
 
   /** The stored bytes of a hint, to compare after delivery. */
@@ -262,7 +248,7 @@ export class ReplicaStore {
    * loaded without a promise when the storage has it in memory (the usual case), so the
    * uncontended path adds no asynchronous step of its own before `fn`.
    */
-  private modify<T>(storageKey: string, fn: (local: Loaded | undefined) => Promise<T>): Promise<T> {
+  private modify<T>(storageKey: string, fn: (local: StoredObject | undefined) => Promise<T>): Promise<T> {
     return this.lock.run(storageKey, () => {
       const local = this.loadNow(storageKey);
       return local === NOT_IN_MEMORY ? this.load(storageKey).then(fn) : fn(local);
@@ -270,7 +256,7 @@ export class ReplicaStore {
   }
 
   private async mergeInto(
-    storageKey: string, local: Loaded | undefined, incoming: KvObject, hintFor: NodeId | undefined, incomingBytes: Uint8Array | undefined,
+    storageKey: string, local: StoredObject | undefined, incoming: KvObject, hintFor: NodeId | undefined, incomingBytes: Uint8Array | undefined,
   ): Promise<KvObject> {
     const base = local?.obj ?? (hintFor === undefined ? this.reapedBase(storageKey) : undefined);
     const merged = base === undefined ? incoming : mergeObjects(base, incoming);
@@ -290,7 +276,7 @@ export class ReplicaStore {
   }
 
   private async coordinateOn(
-    key: string, storageKey: string, local: Loaded | undefined, intent: WriteIntent, hintFor: NodeId | undefined,
+    key: string, storageKey: string, local: StoredObject | undefined, intent: WriteIntent, hintFor: NodeId | undefined,
   ): Promise<CoordinatedWrite> {
     // A write to a reaped key starts from the tombstone's clock, so that a stale copy arriving
     // later is not concurrent with it.
@@ -453,8 +439,22 @@ function storageExpiry(obj: KvObject): number | undefined {
   return obj.siblings.length === 0 ? undefined : latest;
 }
 
+/**
+ * What `now` answers, as a settled promise, or `later()` when it answers NOT_IN_MEMORY. A throw of
+ * `now` (a closed storage, a corrupt record) becomes a rejection, as from an asynchronous get.
+ */
+function inMemoryOr<T>(now: () => T | typeof NOT_IN_MEMORY, later: () => Promise<T>): Promise<T> {
+  let answer: T | typeof NOT_IN_MEMORY;
+  try {
+    answer = now();
+  } catch (err) {
+    return Promise.reject(err);
+  }
+  return answer === NOT_IN_MEMORY ? later() : Promise.resolve(answer);
+}
+
 /** The object a stored record holds, with the bytes it was decoded from. */
-function loaded(record: StoredRecord | undefined): Loaded | undefined {
+function loaded(record: StoredRecord | undefined): StoredObject | undefined {
   if (record === undefined) return undefined;
   // Stored values are immutable (StoredRecord: callers must not mutate them) and record-sized
   // (both engines allocate each record's bytes apart), so the object's values may be views on
