@@ -228,11 +228,6 @@ export class ReplicaStore {
     }, () => this.storage.get(storageKey).then((record) => record?.value));
   }
 
-  /** The stored bytes of a hint, to compare after delivery. */
-  async readHintBytes(owner: NodeId, key: string): Promise<Uint8Array | undefined> {
-    return (await this.storage.get(hintStorageKey(owner, key)))?.value;
-  }
-
   /**
    * Merges `incoming` into the stored object; returns the result. `incomingBytes`, when given, is
    * `incoming` as received: stored as they are when the merge took everything from `incoming` (the
