@@ -271,17 +271,22 @@ export class RingNode implements ClusterView {
 
   private visibleSiblings(obj: KvObject): WireSibling[] {
     const now = this.components.env.clock.now();
-    const visible = obj.siblings.filter((s) => !isExpired(s, now));
+    // One pass and one object per sibling (no filtered copy, no spread): every read comes here.
+    const visible: WireSibling[] = [];
+    let anyValue = false;
+    for (const s of obj.siblings) {
+      if (isExpired(s, now)) continue;
+      if (s.value !== null) anyValue = true;
+      const node = ActorAllocator.nodeOf(s.node);
+      visible.push(s.expiresAtMs === undefined
+        ? { value: s.value, writtenAtMs: s.writtenAtMs, node }
+        : { value: s.value, writtenAtMs: s.writtenAtMs, node, expiresAtMs: s.expiresAtMs });
+    }
     // A key whose every sibling is a tombstone does not exist for readers (its context still
     // lets a later write supersede the delete).
-    if (visible.every((s) => s.value === null)) return [];
-    return visible.map((s) => ({
-      value: s.value,
-      writtenAtMs: s.writtenAtMs,
-      node: ActorAllocator.nodeOf(s.node),
-      ...(s.expiresAtMs === undefined ? {} : { expiresAtMs: s.expiresAtMs }),
-    }));
+    return anyValue ? visible : [];
   }
+
 
   status(): NodeStatus {
     const ownership: Record<NodeId, number> = {};
