@@ -39,7 +39,7 @@ import {
   compareRecords, isRingState, isSelfAssertedState, isUpState,
   type MemberRecord, type MemberState, type MemberView,
 } from './member.js';
-import { parseMemberList, parseOwnRecord, type GossipPullBody, type GossipPushBody, type JoinRequestBody, type LeaveBody } from './messages.js';
+import { checkMemberList, parseOwnRecord, type GossipPullBody, type GossipPushBody, type JoinRequestBody, type LeaveBody } from './messages.js';
 import { resolveMembershipOptions, type MembershipOptions, type ResolvedMembershipOptions } from './options.js';
 import { PhiAccrualDetector, type PhiAccrualOptions } from './phi-accrual.js';
 
@@ -110,6 +110,16 @@ interface Entry {
   stateChangedAtMs: number;
   /** Undefined for self. */
   readonly detector: PhiAccrualDetector | undefined;
+  /**
+   * The last record made of this entry (recordOf), reused while its five fields still match: the
+   * same version goes out in many pushes and pull replies. Records are never mutated, so messages
+   * already sent keep the version they were sent with.
+   */
+  record: MemberRecord | undefined;
+  /** The push being answered when pushStamp equals the membership's pushStamp (onGossipPush). */
+  pushStamp: number;
+  /** The last record for this member in that push; cleared once the reply is built. */
+  pushedRecord: MemberRecord | undefined;
 }
 
 type Phase = 'idle' | 'running' | 'stopped';
@@ -133,6 +143,13 @@ export class Membership {
 
   private phase: Phase = 'idle';
   private seeds: readonly Address[] = [];
+  /** The seeds as a set, for the seed rule of every round (seeds are fixed at start). */
+  private seedSet: ReadonlySet<Address> = new Set();
+  /** Numbers the pushes handled, so an entry's pushedRecord is read only for the push that set it. */
+  private pushStamp = 0;
+  /** Timer callbacks, made once instead of a closure per round. */
+  private readonly onGossipTickCallback = (): void => this.onGossipTick();
+  private readonly onEagerGossipTimerCallback = (): void => this.onEagerGossipTimer();
   private gossipTimer: TimerHandle | undefined;
   private eagerTimer: TimerHandle | undefined;
   /** Set when something worth an eager round happened since the last round. */
@@ -146,7 +163,7 @@ export class Membership {
   private ringCache: readonly NodeId[] | undefined;
   /** Changes made by the message or tick being applied, emitted once it is fully merged. */
   private readonly pendingChanges: MembershipChange[] = [];
-  /** Nesting depth of applyThenEmit. */
+  /** Nesting depth of message and tick handling (emitted by endApply at depth 0). */
   private applyingDepth = 0;
   private emitting = false;
 
@@ -166,7 +183,7 @@ export class Membership {
     this.log = this.env.logger.child({ component: 'membership' });
     this.self = {
       id: self.id, address: self.address, generation: self.generation, heartbeat: 0, state: 'joining',
-      stateChangedAtMs: this.env.clock.now(), detector: undefined,
+      stateChangedAtMs: this.env.clock.now(), detector: undefined, record: undefined, pushStamp: 0, pushedRecord: undefined,
     };
     this.table.set(self.id, this.self);
   }
@@ -183,6 +200,7 @@ export class Membership {
     assert(this.phase === 'idle', 'start() is called once');
     this.phase = 'running';
     this.seeds = [...new Set(seeds)].filter((address) => address !== this.self.address);
+    this.seedSet = new Set(this.seeds);
     const now = this.env.clock.now();
     if (this.seeds.length === 0) {
       this.self.state = 'alive';
@@ -195,7 +213,7 @@ export class Membership {
     for (const seed of this.seeds) this.sendJoinRequest(seed);
     // A random stagger keeps the rounds of nodes started together from synchronising (memberlist).
     const staggerMs = Math.floor(this.env.random.next() * this.options.gossipIntervalMs);
-    this.gossipTimer = this.env.timers.setTimer(staggerMs, () => this.onGossipTick());
+    this.gossipTimer = this.env.timers.setTimer(staggerMs, this.onGossipTickCallback);
   }
 
   /** Disarms every timer; later messages are ignored. Idempotent. */
@@ -303,63 +321,87 @@ export class Membership {
       return true;
     }
     this.counters.messagesReceived++;
-    this.applyThenEmit(() => {
-      switch (msg.t) {
-        case MessageType.GossipPush:
-          this.onGossipPush(msg, fromAddress);
-          break;
-        case MessageType.GossipPull:
-          this.onGossipPull(msg, fromAddress);
-          break;
-        case MessageType.JoinRequest:
-          this.onJoinRequest(msg, fromAddress);
-          break;
-        case MessageType.Leave:
-          this.onLeave(msg, fromAddress);
-          break;
-        default:
-          // Ping/PingAck are reserved for SWIM-style probing, which this detector does not need:
-          // heartbeats travel in gossip. They are membership messages, so they are claimed here.
-          this.counters.messagesIgnored++;
-          break;
-      }
-    });
+    // Changes made by the message are emitted once it is fully merged (endApply). A plain
+    // try/finally rather than a closure: this runs for every membership message.
+    this.applyingDepth++;
+    try {
+      this.dispatchMessage(msg, fromAddress);
+    } finally {
+      this.endApply();
+    }
     return true;
   }
 
+  private dispatchMessage(msg: Envelope, fromAddress: Address | undefined): void {
+    switch (msg.t) {
+      case MessageType.GossipPush:
+        this.onGossipPush(msg, fromAddress);
+        break;
+      case MessageType.GossipPull:
+        this.onGossipPull(msg, fromAddress);
+        break;
+      case MessageType.JoinRequest:
+        this.onJoinRequest(msg, fromAddress);
+        break;
+      case MessageType.Leave:
+        this.onLeave(msg, fromAddress);
+        break;
+      default:
+        // Ping/PingAck are reserved for SWIM-style probing, which this detector does not need:
+        // heartbeats travel in gossip. They are membership messages, so they are claimed here.
+        this.counters.messagesIgnored++;
+        break;
+    }
+  }
+
   private onGossipPush(msg: Envelope, fromAddress: Address | undefined): void {
-    const parsed = parseMemberList(msg.body, this.options.maxGossipMembersPerMessage);
-    if (!parsed.ok) {
-      this.dropMalformed(msg, fromAddress, parsed.reason);
+    // Checked in place, not copied: no pushed record outlives this call (merges copy fields, and
+    // pushedRecord is cleared below).
+    const checked = checkMemberList(msg.body, this.options.maxGossipMembersPerMessage);
+    if (!checked.ok) {
+      this.dropMalformed(msg, fromAddress, checked.reason);
       return;
     }
-    this.counters.recordsTruncated += parsed.truncated;
+    this.counters.recordsTruncated += checked.truncated;
     const now = this.env.clock.now();
-    for (const record of parsed.value.members) this.mergeRecord(record, now);
+    const stamp = ++this.pushStamp;
+    const members = checked.members;
+    for (let i = 0; i < checked.kept; i++) {
+      const record = members[i] as MemberRecord;
+      // Remember, on the member's entry, the last record the pusher sent for it: the reply below
+      // needs it for every entry, and the entry that holds the id at the end is the one the last
+      // record with that id was merged into (an entry only appears through a record of its id).
+      const entry = this.mergeRecord(record, now);
+      if (entry !== undefined) {
+        entry.pushStamp = stamp;
+        entry.pushedRecord = record;
+      }
+    }
     this.markContact();
     // Reply with what the pusher lacks: records it sent older than ours, and records it did not send.
-    const pushed = new Map<NodeId, MemberRecord>();
-    for (const record of parsed.value.members) pushed.set(record.id, record);
-    const lacking: MemberRecord[] = [];
+    let lacking: MemberRecord[] | undefined;
     for (const entry of this.table.values()) {
-      const theirs = pushed.get(entry.id);
-      const ours = recordOf(entry);
-      if (theirs === undefined || compareRecords(ours, theirs) > 0) lacking.push(ours);
+      const theirs = entry.pushStamp === stamp ? entry.pushedRecord : undefined;
+      entry.pushedRecord = undefined;
+      // An entry has the five fields of a record, so it compares as one without a copy.
+      if (theirs === undefined || compareRecords(entry, theirs) > 0) (lacking ??= []).push(recordOf(entry));
     }
-    if (lacking.length === 0) return;
+    if (lacking === undefined) return;
     const body: GossipPullBody = { members: this.bounded(lacking) };
     this.reply(msg, fromAddress, body);
   }
 
   private onGossipPull(msg: Envelope, fromAddress: Address | undefined): void {
-    const parsed = parseMemberList(msg.body, this.options.maxGossipMembersPerMessage);
-    if (!parsed.ok) {
-      this.dropMalformed(msg, fromAddress, parsed.reason);
+    // Checked in place, not copied: mergeRecord keeps no record (it copies the fields it stores).
+    const checked = checkMemberList(msg.body, this.options.maxGossipMembersPerMessage);
+    if (!checked.ok) {
+      this.dropMalformed(msg, fromAddress, checked.reason);
       return;
     }
-    this.counters.recordsTruncated += parsed.truncated;
+    this.counters.recordsTruncated += checked.truncated;
     const now = this.env.clock.now();
-    for (const record of parsed.value.members) this.mergeRecord(record, now);
+    const members = checked.members;
+    for (let i = 0; i < checked.kept; i++) this.mergeRecord(members[i] as MemberRecord, now);
     this.markContact();
   }
 
@@ -402,26 +444,27 @@ export class Membership {
   // ---------------------------------------------------------------------------------------------
   // Merge
 
-  /** Merges one record learned from gossip into the table. */
-  private mergeRecord(record: MemberRecord, nowMs: number): void {
+  /**
+   * Merges one record learned from gossip into the table; returns the member's entry afterwards
+   * (undefined when the member is not in the table). Keeps no reference to `record`, which may be
+   * a peer's object with unknown fields (checkMemberList).
+   */
+  private mergeRecord(record: MemberRecord, nowMs: number): Entry | undefined {
     if (record.id === this.self.id) {
       this.mergeSelfRecord(record);
-      return;
+      return this.self;
     }
     const entry = this.table.get(record.id);
-    if (entry === undefined) {
-      this.addMember(record, nowMs);
-      return;
-    }
+    if (entry === undefined) return this.addMember(record, nowMs);
     assert(entry.detector !== undefined, 'every member but self has a detector');
-    if (record.generation < entry.generation) return;
+    if (record.generation < entry.generation) return entry;
     if (record.generation > entry.generation) {
       this.onMemberRestarted(entry, record, nowMs);
-      return;
+      return entry;
     }
     // Left is final within a generation: nothing, stale or hostile, brings the member back.
-    if (entry.state === 'left') return;
-    if (compareRecords(record, recordOf(entry)) <= 0) return;
+    if (entry.state === 'left') return entry;
+    if (compareRecords(record, entry) <= 0) return entry;
     const previous = entry.state;
     if (record.heartbeat > entry.heartbeat) {
       entry.heartbeat = record.heartbeat;
@@ -434,6 +477,7 @@ export class Membership {
       }
     }
     if (record.state !== previous) this.transition(entry, record.state, nowMs);
+    return entry;
   }
 
   /** What others say about this node: refute suspicions, and never let another version win. */
@@ -466,18 +510,22 @@ export class Membership {
     }
   }
 
-  private addMember(record: MemberRecord, nowMs: number): void {
+  private addMember(record: MemberRecord, nowMs: number): Entry | undefined {
     // A member first heard of as left is not added, not even as a tombstone: tombstones must only
     // ever disappear, or nodes that purge at slightly different times would hand the tombstone back
     // to each other for ever. Nodes that knew the member keep its tombstone, which is what stops
     // stale gossip from resurrecting it.
-    if (record.state === 'left') return;
+    if (record.state === 'left') return undefined;
     if (this.table.size >= this.options.maxMembers && !this.evictOldestTombstone()) {
       this.counters.membersRejected++;
       this.log.warn({ id: record.id, maxMembers: this.options.maxMembers }, 'member table full (maxMembers): ignoring a new member');
-      return;
+      return undefined;
     }
-    const entry: Entry = { ...record, stateChangedAtMs: nowMs, detector: new PhiAccrualDetector(this.detectorOptions, nowMs) };
+    // Field by field: `record` may carry unknown fields from the peer, which the table must not keep.
+    const entry: Entry = {
+      id: record.id, address: record.address, generation: record.generation, heartbeat: record.heartbeat, state: record.state,
+      stateChangedAtMs: nowMs, detector: new PhiAccrualDetector(this.detectorOptions, nowMs), record: undefined, pushStamp: 0, pushedRecord: undefined,
+    };
     this.table.set(record.id, entry);
     this.log.info({ id: record.id, address: record.address, state: record.state, generation: record.generation }, 'member joined');
     this.newsSinceLastRound = true;
@@ -485,6 +533,7 @@ export class Membership {
     this.ringCache = undefined;
     this.emit('ring-changed', entry);
     this.scheduleEagerRound();
+    return entry;
   }
 
   private onMemberRestarted(entry: Entry, record: MemberRecord, nowMs: number): void {
@@ -584,8 +633,14 @@ export class Membership {
   private onGossipTick(): void {
     this.gossipTimer = undefined;
     if (this.phase !== 'running') return;
-    this.gossipTimer = this.env.timers.setTimer(this.options.gossipIntervalMs, () => this.onGossipTick());
-    this.applyThenEmit(() => this.gossipTick());
+    this.gossipTimer = this.env.timers.setTimer(this.options.gossipIntervalMs, this.onGossipTickCallback);
+    // Changes made by the tick are emitted once it is done (endApply).
+    this.applyingDepth++;
+    try {
+      this.gossipTick();
+    } finally {
+      this.endApply();
+    }
   }
 
   private gossipTick(): void {
@@ -622,7 +677,7 @@ export class Membership {
     this.newsSinceLastRound = true;
     if (this.phase !== 'running' || this.eagerTimer !== undefined) return;
     const delayMs = Math.max(0, this.lastRoundAtMs + this.options.eagerGossipMinIntervalMs - this.env.clock.now());
-    this.eagerTimer = this.env.timers.setTimer(delayMs, () => this.onEagerGossipTimer());
+    this.eagerTimer = this.env.timers.setTimer(delayMs, this.onEagerGossipTimerCallback);
   }
 
   /** Runs the failure detector over every member: alive → suspect on phi, suspect → dead on timeout. */
@@ -636,8 +691,8 @@ export class Membership {
           this.transition(entry, 'dead', nowMs);
         }
       } else if (entry.state === 'joining' || entry.state === 'alive' || entry.state === 'leaving') {
-        const phi = entry.detector.phi(nowMs);
-        if (phi >= this.options.phiSuspectThreshold) {
+        if (entry.detector.phiReaches(this.options.phiSuspectThreshold, nowMs)) {
+          const phi = entry.detector.phi(nowMs);
           this.counters.suspicions++;
           this.log.info({ id: entry.id, phi, silentMs: nowMs - entry.detector.lastHeartbeatAtMs, meanMs: entry.detector.meanMs(),
             stdDeviationMs: entry.detector.stdDeviationMs() }, 'suspecting a member');
@@ -680,19 +735,22 @@ export class Membership {
       if (body === undefined) this.sendJoinRequest(address);
       else this.push(address, body);
     };
-    const targets = this.sample(live, this.options.gossipFanout);
-    for (const target of targets) contact(target.address);
+    // The targets are the first `targetCount` of `live` once shuffled in place (live is this
+    // round's own array; only its length is needed afterwards).
+    const liveCount = live.length;
+    const targetCount = this.shuffleFirst(live, this.options.gossipFanout);
+    for (let i = 0; i < targetCount; i++) contact((live[i] as Entry).address);
     if (eager) return;
-    if (dead.length > 0 && this.env.random.next() < dead.length / (live.length + 1)) {
+    if (dead.length > 0 && this.env.random.next() < dead.length / (liveCount + 1)) {
       const target = dead[this.env.random.int(dead.length)];
       assert(target !== undefined);
       this.counters.deadGossipSent++;
       contact(target.address);
     }
     if (this.seeds.length > 0) {
-      const seedSet = new Set(this.seeds);
-      const reachedSeed = targets.some((target) => seedSet.has(target.address));
-      const probability = live.length < this.seeds.length ? 1 : this.seeds.length / (live.length + dead.length);
+      let reachedSeed = false;
+      for (let i = 0; i < targetCount && !reachedSeed; i++) reachedSeed = this.seedSet.has((live[i] as Entry).address);
+      const probability = liveCount < this.seeds.length ? 1 : this.seeds.length / (liveCount + dead.length);
       if (!reachedSeed && this.env.random.next() < probability) {
         const seed = this.seeds[this.env.random.int(this.seeds.length)];
         assert(seed !== undefined);
@@ -769,32 +827,36 @@ export class Membership {
   /** Up to `count` distinct random items (partial Fisher-Yates on a copy). */
   private sample<T>(items: readonly T[], count: number): T[] {
     const copy = [...items];
-    const n = Math.min(count, copy.length);
-    for (let i = 0; i < n; i++) {
-      const j = i + this.env.random.int(copy.length - i);
-      const tmp = copy[i] as T;
-      copy[i] = copy[j] as T;
-      copy[j] = tmp;
-    }
-    copy.length = n;
+    copy.length = this.shuffleFirst(copy, count);
     return copy;
+  }
+
+  /**
+   * Partial Fisher-Yates in place: moves min(count, items.length) distinct random items to the
+   * front and returns how many. Draws one random int per item moved, in order.
+   */
+  private shuffleFirst<T>(items: T[], count: number): number {
+    const n = Math.min(count, items.length);
+    for (let i = 0; i < n; i++) {
+      const j = i + this.env.random.int(items.length - i);
+      const tmp = items[i] as T;
+      items[i] = items[j] as T;
+      items[j] = tmp;
+    }
+    return n;
   }
 
   // ---------------------------------------------------------------------------------------------
   // Events and views
 
   /**
-   * Runs `apply` (the handling of one message or tick), then emits the changes it made, in order,
-   * each with the member as it was at the change.
+   * The end of the handling of one message or tick (which increments applyingDepth before it
+   * starts): the outermost one emits the changes it made, in order, each with the member as it was
+   * at the change.
    */
-  private applyThenEmit(apply: () => void): void {
-    this.applyingDepth++;
-    try {
-      apply();
-    } finally {
-      this.applyingDepth--;
-      if (this.applyingDepth === 0) this.emitPending();
-    }
+  private endApply(): void {
+    this.applyingDepth--;
+    if (this.applyingDepth === 0) this.emitPending();
   }
 
   private emit(kind: MembershipChangeKind, entry: Entry): void {
@@ -830,6 +892,12 @@ export class Membership {
   }
 }
 
+/** The entry's record: a fresh immutable object when a field changed since the last one, else that one. */
 function recordOf(entry: Entry): MemberRecord {
-  return { id: entry.id, address: entry.address, generation: entry.generation, heartbeat: entry.heartbeat, state: entry.state };
+  const last = entry.record;
+  if (last !== undefined && last.heartbeat === entry.heartbeat && last.state === entry.state && last.generation === entry.generation &&
+    last.address === entry.address) return last;
+  const record: MemberRecord = { id: entry.id, address: entry.address, generation: entry.generation, heartbeat: entry.heartbeat, state: entry.state };
+  entry.record = record;
+  return record;
 }

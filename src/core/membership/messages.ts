@@ -11,7 +11,7 @@
  *   answers with a GossipPull carrying its table.
  * - Leave {member}: the leaver's own record in state leaving or left, sent to every known member.
  */
-import { MEMBER_STATES, type MemberRecord, type MemberState } from './member.js';
+import { MEMBER_STATES, type MemberRecord } from './member.js';
 
 /** Longest node id accepted, characters (the envelope's sender-id limit in wire.ts). */
 export const MAX_NODE_ID_LENGTH = 128;
@@ -60,14 +60,8 @@ export function recordProblem(value: unknown): string | undefined {
 }
 
 /** Copies the known fields only, so extra fields from a newer or hostile peer are not kept. */
-function toRecord(value: Record<string, unknown>): MemberRecord {
-  return {
-    id: value.id as string,
-    address: value.address as string,
-    generation: value.generation as number,
-    heartbeat: value.heartbeat as number,
-    state: value.state as MemberState,
-  };
+function toRecord(value: MemberRecord): MemberRecord {
+  return { id: value.id, address: value.address, generation: value.generation, heartbeat: value.heartbeat, state: value.state };
 }
 
 /**
@@ -75,18 +69,36 @@ function toRecord(value: Record<string, unknown>): MemberRecord {
  * `truncated`), so a peer configured with a larger bound is still heard.
  */
 export function parseMemberList(body: unknown, maxRecords: number): Parsed<GossipPushBody> {
+  const checked = checkMemberList(body, maxRecords);
+  if (!checked.ok) return checked;
+  const records: MemberRecord[] = [];
+  for (let i = 0; i < checked.kept; i++) records.push(toRecord(checked.members[i] as MemberRecord));
+  return { ok: true, value: { members: records }, truncated: checked.truncated };
+}
+
+/** A member list checked in place: `members[0 … kept)` are valid records, the rest is ignored. */
+export type CheckedMemberList =
+  | { readonly ok: true; readonly members: readonly MemberRecord[]; readonly kept: number; readonly truncated: number }
+  | { readonly ok: false; readonly reason: string };
+
+/**
+ * Validates a GossipPush or GossipPull body (the checks, bound and reasons of parseMemberList,
+ * which is built on it) without copying the records: the gossip handlers read every pushed record once and keep none of them (they copy the fields
+ * they store), so the copy that strips unknown fields would be one allocation per record for
+ * nothing. Only for callers that never retain a record: the returned objects are the peer's,
+ * unknown fields included.
+ */
+export function checkMemberList(body: unknown, maxRecords: number): CheckedMemberList {
   if (!isObject(body)) return { ok: false, reason: 'body is not an object' };
   const members = body.members;
   if (!Array.isArray(members)) return { ok: false, reason: 'members is not an array' };
   const kept = Math.min(members.length, maxRecords);
-  const records: MemberRecord[] = [];
   for (let i = 0; i < kept; i++) {
-    const item: unknown = members[i];
-    const problem = recordProblem(item);
+    const problem = recordProblem(members[i]);
     if (problem !== undefined) return { ok: false, reason: `record ${i}: ${problem}` };
-    records.push(toRecord(item as Record<string, unknown>));
   }
-  return { ok: true, value: { members: records }, truncated: members.length - kept };
+  // Validated above: every record before `kept` has the five fields with the right types.
+  return { ok: true, members: members as MemberRecord[], kept, truncated: members.length - kept };
 }
 
 /** Parses a JoinRequest or Leave body; the record must be the sender's own. */
@@ -94,7 +106,7 @@ export function parseOwnRecord(body: unknown, senderId: string): Parsed<JoinRequ
   if (!isObject(body)) return { ok: false, reason: 'body is not an object' };
   const problem = recordProblem(body.member);
   if (problem !== undefined) return { ok: false, reason: problem };
-  const member = toRecord(body.member as Record<string, unknown>);
+  const member = toRecord(body.member as MemberRecord);
   if (member.id !== senderId) return { ok: false, reason: `record of ${member.id} sent by ${senderId}` };
   return { ok: true, value: { member }, truncated: 0 };
 }

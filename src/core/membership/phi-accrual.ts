@@ -48,6 +48,14 @@ export function phiOf(elapsedMs: number, meanMs: number, stdDeviationMs: number)
 }
 
 /**
+ * An upper bound on phiOf(elapsed, mean, sd) for every elapsed ≤ mean: there y ≤ 0, so e ≥ 1 and
+ * phi = -log10(1 - 1/(1 + e)) ≤ -log10(1/2) = 0.30103 (a few ulps of rounding are far below the
+ * margin). Any threshold above it cannot be reached before the mean has elapsed, which lets the
+ * detector answer "not yet" without the exp and log (PhiAccrualDetector.phiReaches).
+ */
+export const PHI_MAX_UNTIL_MEAN = 0.3011;
+
+/**
  * The elapsed time at which phi reaches `threshold` (the inverse of phiOf, by bisection), for the
  * arithmetic in comments, tests and logs. Detection time is `mean + pause + y·sd` with y ≈ 5.23 for
  * phi = 8 and y ≈ 4.12 for phi = 5.
@@ -107,6 +115,19 @@ export class PhiAccrualDetector {
   phi(nowMs: number): number {
     const elapsedMs = Math.max(0, nowMs - this.lastArrivalMs);
     return phiOf(elapsedMs, this.meanMs() + this.options.acceptableHeartbeatPauseMs, this.stdDeviationMs());
+  }
+
+  /**
+   * Whether phi(nowMs) ≥ threshold, exactly as comparing phi() would answer. The failure detector
+   * asks this of every member on every tick, and almost always the last heartbeat is younger than
+   * the mean (plus the acceptable pause), where phi cannot exceed PHI_MAX_UNTIL_MEAN: then the
+   * answer needs neither the deviation's square root nor phi's exp and log.
+   */
+  phiReaches(threshold: number, nowMs: number): boolean {
+    const elapsedMs = Math.max(0, nowMs - this.lastArrivalMs);
+    const meanMs = this.meanMs() + this.options.acceptableHeartbeatPauseMs;
+    if (elapsedMs <= meanMs && threshold > PHI_MAX_UNTIL_MEAN) return false;
+    return phiOf(elapsedMs, meanMs, this.stdDeviationMs()) >= threshold;
   }
 
   /** Elapsed time since the last heartbeat at which phi reaches `threshold`, with the current window. */

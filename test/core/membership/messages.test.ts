@@ -1,7 +1,8 @@
+import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import { InvalidConfigError } from '../../../src/errors.js';
 import { compareRecords, type MemberRecord } from '../../../src/core/membership/member.js';
-import { parseMemberList, parseOwnRecord, recordProblem } from '../../../src/core/membership/messages.js';
+import { checkMemberList, parseMemberList, parseOwnRecord, recordProblem } from '../../../src/core/membership/messages.js';
 import { MEMBERSHIP_DEFAULTS, resolveMembershipOptions } from '../../../src/core/membership/options.js';
 
 const good: MemberRecord = { id: 'n1', address: 'n1:7000', generation: 5, heartbeat: 10, state: 'alive' };
@@ -38,6 +39,30 @@ describe('record validation', () => {
     expect(parsed).toEqual({ ok: false, reason: expect.stringMatching(/record 1/) });
     expect(parseMemberList({ members: 'n1' }, 10).ok).toBe(false);
     expect(parseMemberList(undefined, 10).ok).toBe(false);
+  });
+
+  test('checkMemberList gives parseMemberList\'s verdict, reason and bound, on the peer\'s own objects', () => {
+    // Shows the in-place check used by the gossip handlers accepts and rejects exactly what the parser does.
+    const recordish = fc.record({
+      id: fc.oneof(fc.constant('n1'), fc.string()),
+      address: fc.oneof(fc.constant('n1:7000'), fc.anything()),
+      generation: fc.oneof(fc.nat(3), fc.anything()),
+      heartbeat: fc.oneof(fc.nat(1000), fc.double()),
+      state: fc.oneof(fc.constantFrom('joining', 'alive', 'suspect', 'dead', 'leaving', 'left'), fc.string()),
+    }, { requiredKeys: [] });
+    const body = fc.oneof(fc.anything(), fc.record({ members: fc.oneof(fc.array(fc.oneof(recordish, fc.constant(good), fc.anything()), { maxLength: 6 }), fc.anything()) }));
+    fc.assert(fc.property(body, fc.integer({ min: 1, max: 5 }), (b, max) => {
+      const parsed = parseMemberList(b, max);
+      const checked = checkMemberList(b, max);
+      expect(checked.ok).toBe(parsed.ok);
+      if (!parsed.ok || !checked.ok) {
+        expect(checked).toEqual(parsed);
+        return;
+      }
+      expect(checked.truncated).toBe(parsed.truncated);
+      expect(checked.members.slice(0, checked.kept)).toEqual(parsed.value.members);
+      expect(checked.members).toBe((b as { members: unknown }).members);
+    }), { numRuns: 2000, seed: 17 });
   });
 
   test('parseOwnRecord requires the sender to describe itself', () => {

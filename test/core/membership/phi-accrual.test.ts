@@ -1,5 +1,6 @@
+import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
-import { PhiAccrualDetector, elapsedForPhi, phiOf, type PhiAccrualOptions } from '../../../src/core/membership/phi-accrual.js';
+import { PHI_MAX_UNTIL_MEAN, PhiAccrualDetector, elapsedForPhi, phiOf, type PhiAccrualOptions } from '../../../src/core/membership/phi-accrual.js';
 
 const options: PhiAccrualOptions = {
   sampleWindowSize: 200,
@@ -117,5 +118,33 @@ describe('PhiAccrualDetector', () => {
     expect(d.sampleCount).toBe(52);
     expect(d.meanMs()).toBe(meanBefore);
     expect(d.phi(last + 10_000)).toBeLessThan(0.01);
+  });
+});
+
+describe('phiReaches, the failure detector\'s shortcut', () => {
+  test('phi never exceeds PHI_MAX_UNTIL_MEAN before the mean has elapsed', () => {
+    // Shows the bound the shortcut relies on, over means, deviations and elapsed times of every scale.
+    fc.assert(fc.property(fc.double({ min: 0, max: 1e7, noNaN: true }), fc.double({ min: 1e-3, max: 1e6, noNaN: true }),
+      fc.double({ min: 0, max: 1, noNaN: true }), (meanMs, sd, fraction) => {
+        expect(phiOf(meanMs * fraction, meanMs, sd)).toBeLessThanOrEqual(PHI_MAX_UNTIL_MEAN);
+        expect(phiOf(meanMs, meanMs, sd)).toBeLessThanOrEqual(PHI_MAX_UNTIL_MEAN);
+      }), { numRuns: 2000, seed: 3 });
+    expect(Math.log10(2)).toBeLessThan(PHI_MAX_UNTIL_MEAN);
+  });
+
+  test('answers exactly as comparing phi() with the threshold', () => {
+    // Shows the shortcut changes no verdict: random arrival histories, thresholds (below and above
+    // the bound) and probe times, including the exact mean + pause boundary.
+    const threshold = fc.oneof(fc.constantFrom(0.1, 0.3, PHI_MAX_UNTIL_MEAN, 0.302, 1, 5, 8, 16), fc.double({ min: 0.1, max: 50, noNaN: true }));
+    fc.assert(fc.property(fc.array(fc.nat(3000), { minLength: 0, maxLength: 40 }), threshold, fc.nat(5000), fc.boolean(), (gaps, t, probe, atBoundary) => {
+      const d = new PhiAccrualDetector(options, 0);
+      let now = 0;
+      for (const gap of gaps) {
+        now += gap;
+        d.heartbeat(now);
+      }
+      const at = atBoundary ? d.lastHeartbeatAtMs + d.meanMs() + options.acceptableHeartbeatPauseMs : now + probe;
+      expect(d.phiReaches(t, at)).toBe(d.phi(at) >= t);
+    }), { numRuns: 3000, seed: 9 });
   });
 });
