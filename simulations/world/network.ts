@@ -177,8 +177,13 @@ export class SimNetwork {
       delayMs += this.random.next() * faults.reorderDelayMaxMs;
     }
     const detail = type * 65536 + from.index * 256 + target.index;
-    this.scheduler.schedule(delayMs, this.owner, 'msg', () => this.arrive(from, target, frame), detail);
+    // One record per message and one shared function, not a closure (with its context) per message.
+    this.scheduler.scheduleWith(delayMs, this.owner, 'msg', this.arriveInFlight, { from, target, frame }, detail);
   }
+
+  private readonly arriveInFlight = (message: InFlight): void => {
+    this.arrive(message.from, message.target, message.frame);
+  };
 
   /** A message reaches the target's machine: a running node takes it at once, a paused one at its gate. */
   private arrive(from: SimEndpoint, target: SimEndpoint, frame: Envelope | Uint8Array): void {
@@ -205,6 +210,13 @@ export class SimNetwork {
     const msg = frame instanceof Uint8Array ? this.codec.decode(frame) : frame;
     target.deliver(msg, from.localAddress);
   }
+}
+
+/** A message on its way: what its arrival event carries. */
+interface InFlight {
+  readonly from: SimEndpoint;
+  readonly target: SimEndpoint;
+  readonly frame: Envelope | Uint8Array;
 }
 
 /** One node incarnation's Transport. */

@@ -20,6 +20,9 @@ import { assert } from '../../src/core/assert.js';
 
 export type EventCallback = () => void;
 
+/** A callback that receives the argument it was scheduled with (Scheduler.scheduleWith). */
+export type EventFunction<A> = (arg: A) => void;
+
 /** Whose events these are; cancel() drops every pending event of the owner. */
 export class EventOwner {
   cancelled = false;
@@ -40,11 +43,13 @@ export interface SimEvent {
   /** A number that details the label (message type and endpoints), hashed into the trace. */
   readonly detail: number;
   /** Replaced by a no-op once the event fired or was cancelled (see Scheduler.cancel). */
-  callback: EventCallback;
+  callback: EventFunction<never>;
+  /** What `callback` is called with (undefined for plain callbacks); dropped with the callback. */
+  arg: unknown;
   cancelled: boolean;
 }
 
-const NOTHING: EventCallback = () => {};
+const NOTHING: EventFunction<unknown> = () => {};
 
 /** Receives every fired event, for trace hashes and debugging output. */
 export interface EventObserver {
@@ -97,9 +102,17 @@ export class Scheduler {
 
   /** Schedules `callback` `delayMs` from now (negative delays count as 0). */
   schedule(delayMs: number, owner: EventOwner, label: string, callback: EventCallback, detail = 0): SimEvent {
+    return this.scheduleWith(delayMs, owner, label, callback, undefined, detail);
+  }
+
+  /**
+   * Schedules `callback(arg)` `delayMs` from now: the hot callers (a message in flight, a node's
+   * timer) pass one shared function and their own record instead of a new closure per event.
+   */
+  scheduleWith<A>(delayMs: number, owner: EventOwner, label: string, callback: EventFunction<A>, arg: A, detail = 0): SimEvent {
     assert(Number.isFinite(delayMs), 'event delays are finite');
     const event: SimEvent = {
-      id: this.nextId++, atMs: delayMs > 0 ? this.nowMs + delayMs : this.nowMs, owner, label, detail, callback, cancelled: false,
+      id: this.nextId++, atMs: delayMs > 0 ? this.nowMs + delayMs : this.nowMs, owner, label, detail, callback, arg, cancelled: false,
     };
     this.push(event);
     return event;
@@ -115,6 +128,7 @@ export class Scheduler {
     // while they are young: otherwise the garbage collector copies them and promotes them to the
     // old generation, and every push and pop walks a heap of mostly dead events.
     event.callback = NOTHING;
+    event.arg = undefined;
     this.cancelledQueued++;
     if (this.cancelledQueued >= COMPACT_MIN_CANCELLED && 2 * this.cancelledQueued > this.heap.length) this.compact();
   }
@@ -166,10 +180,13 @@ export class Scheduler {
           fired++;
           this.firedEvents++;
           this.observer?.onEvent(next.atMs, next.owner.name, next.label, next.detail);
-          const callback = next.callback;
+          // The callback was scheduled with this very argument (scheduleWith pairs them).
+          const callback = next.callback as EventFunction<unknown>;
+          const arg = next.arg;
           next.callback = NOTHING;
+          next.arg = undefined;
           try {
-            callback();
+            callback(arg);
           } catch (err) {
             this.onError(err, next.owner.name, next.label);
           }
@@ -210,6 +227,7 @@ export class Scheduler {
       if (event.owner.cancelled) {
         event.cancelled = true;
         event.callback = NOTHING;
+        event.arg = undefined;
         continue;
       }
       heap[n++] = event;
