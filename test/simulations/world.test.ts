@@ -244,6 +244,24 @@ describe('the simulated wire', () => {
     expect(() => copyWireData(cycle)).toThrow(/levels deep/);
   });
 
+  test('a whole envelope is copied like any body: nothing shared, keys in order, what the wire would change refused', () => {
+    // Shows that the envelope's fast path keeps the general copy's guarantee, and that a near-envelope takes the general path.
+    const obj = new Uint8Array([4, 5]);
+    const envelope = { v: 1, t: 22, rid: 7, from: 'n1', body: { key: 'k', obj, members: [{ id: 'n2' }] } };
+    const copy = copyWireData(envelope);
+    expect(copy).toEqual(envelope);
+    expect(Object.keys(copy)).toEqual(['v', 't', 'rid', 'from', 'body']);
+    expect(copy.body).not.toBe(envelope.body);
+    expect(copy.body.obj).not.toBe(obj);
+    expect(copy.body.members[0]).not.toBe(envelope.body.members[0]);
+    expect(() => copyWireData({ v: 1, t: 22, rid: 7, from: 'n1', body: { at: new Map() } })).toThrow(/body\.body\.at is a Map/);
+    expect(() => copyWireData({ v: 1, t: 22, rid: 7n, from: 'n1', body: {} })).toThrow(/body\.rid is a bigint/);
+    const extra = { v: 1, t: 22, rid: 7, from: 'n1', body: {}, more: [1] };
+    expect(copyWireData(extra)).toEqual(extra);
+    const reordered = { t: 22, v: 1, rid: 7, from: 'n1', body: {} };
+    expect(Object.keys(copyWireData(reordered))).toEqual(['t', 'v', 'rid', 'from', 'body']);
+  });
+
   test('the copying wire and the real frame codec give the very same run', async () => {
     // Shows that the fast default wire changes nothing the nodes can observe: same seed, same trace, under faults.
     const config = deriveConfig(42, { scenario: 'mixed', workload: 'register', nodes: 5, durationMs: 10_000 });
