@@ -80,6 +80,16 @@ export function checkCausalWrites(
     }
     list.push(w);
   }
+  // Each key's deletes in history order, so the loop below visits every delete once, not once per key.
+  const deletesByKey = new Map<string, CausalDelete[]>();
+  for (const d of deletes) {
+    let list = deletesByKey.get(d.key);
+    if (list === undefined) {
+      list = [];
+      deletesByKey.set(d.key, list);
+    }
+    list.push(d);
+  }
   for (const key of keys) {
     const keyWrites = byKey.get(key) ?? [];
     const final = finals.get(key);
@@ -107,8 +117,7 @@ export function checkCausalWrites(
       }
     }
     const finalIds = new Set(effective);
-    for (const d of deletes) {
-      if (d.key !== key) continue;
+    for (const d of deletesByKey.get(key) ?? []) {
       for (const o of d.observed) {
         if (!effective.has(o)) {
           effective.add(o);
