@@ -42,29 +42,30 @@ export class MixedWorkload extends RegisterWorkload {
   }
 
   override runClient(index: number, client: KvClient, runtime: WorkloadRuntime, random: Random, stopped: () => boolean): Promise<void> {
-    const lastRead = new Map<string, Known>();
-    const lastWrite = new Map<string, Known>();
+    // What this client last got for each key, by the key's index (the keys are fixed): an array
+    // slot per key costs less than a Map whose entries are deleted and added again every operation.
+    const lastRead: Array<Known | undefined> = new Array<Known | undefined>(this.keyNames.length).fill(undefined);
+    const lastWrite: Array<Known | undefined> = new Array<Known | undefined>(this.keyNames.length).fill(undefined);
     return clientLoop(runtime, random, this.options, stopped, async () => {
-      const key = this.keyNames[random.int(this.keyNames.length)] as string;
+      const k = random.int(this.keyNames.length);
+      const key = this.keyNames[k] as string;
       if (chance(random, this.mixed.readFraction ?? 0.5)) {
         const read = await this.read(index, client, runtime, key);
-        if (read !== undefined) lastRead.set(key, read);
+        if (read !== undefined) lastRead[k] = read;
         return;
       }
-      const chained = chance(random, this.mixed.chainFraction ?? 0.3) ? lastWrite.get(key) : undefined;
-      const known = chained ?? lastRead.get(key);
+      const chained = chance(random, this.mixed.chainFraction ?? 0.3) ? lastWrite[k] : undefined;
+      const known = chained ?? lastRead[k];
       if (chance(random, this.mixed.deleteFraction ?? 0.1)) {
         const deleted = await this.remove(index, client, runtime, key, known?.context, known?.observed ?? [], chained === undefined);
-        lastRead.delete(key);
-        if (deleted !== undefined) lastWrite.set(key, { context: deleted.context, observed: [] });
-        else lastWrite.delete(key);
+        lastRead[k] = undefined;
+        lastWrite[k] = deleted !== undefined ? { context: deleted.context, observed: [] } : undefined;
         return;
       }
       const written = await this.write(index, client, runtime, key, known?.context, known?.observed ?? []);
       // The read's context is used up: the next write either reads again, chains, or goes blind.
-      lastRead.delete(key);
-      if (written !== undefined) lastWrite.set(key, { context: written.context, observed: [written.id] });
-      else lastWrite.delete(key);
+      lastRead[k] = undefined;
+      lastWrite[k] = written !== undefined ? { context: written.context, observed: [written.id] } : undefined;
     });
   }
 }
