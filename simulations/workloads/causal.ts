@@ -130,9 +130,13 @@ export function checkCausalWrites(
         violations.push(`register ${key}: ids ${back.join(', ')} came back after an acknowledged delete that had observed them`);
       }
     }
+    // The heaviest loop of the check (a write observes every sibling its read saw), run once per
+    // run: an indexed loop, no iterator and no empty array per write.
     while (stack.length > 0) {
-      const id = stack.pop() as number;
-      for (const o of writes.get(id)?.observed ?? []) {
+      const observed = writes.get(stack.pop() as number)?.observed;
+      if (observed === undefined) continue;
+      for (let i = 0; i < observed.length; i++) {
+        const o = observed[i] as number;
         if (!effective.has(o)) {
           effective.add(o);
           stack.push(o);
