@@ -18,11 +18,18 @@ import { OverloadedError } from '../../errors.js';
 import { KeyLock } from './key-lock.js';
 import type { ReplicationStats } from './stats.js';
 import {
-  applyWrite, pruneObject, clockCounter, compareClocks, decodeObject, encodeObject, equalObjects, isTombstoneOnly, mergeClocks, mergeObjects,
-  sameSiblingsAs, type Dot, type KvObject, type VClock,
+  applyWrite, pruneObject, clockCounter, compareClocks, decideEncodedMerge, decodeObject, EncodedMerge, encodeObject, equalObjects,
+  isTombstoneOnly, mergeClocks, mergeObjects, ObjectScan, sameSiblingsAs, type Dot, type KvObject, type VClock,
 } from './version-adapter.js';
 
 const HINT_PREFIX = '\u0000h\u0000';
+
+/**
+ * Scratch scans of the objects a replica write merges (encoded.ts): reused, because a scan and
+ * the decision on it run synchronously, and one write's scans are not needed after its decision.
+ */
+const incomingScan = new ObjectScan();
+const localScan = new ObjectScan();
 
 export function hintStorageKey(owner: NodeId, key: string): string {
   return `${HINT_PREFIX}${owner}\u0000${key}`;
@@ -239,6 +246,73 @@ export class ReplicaStore {
   }
 
   /**
+   * `merge` for an object received encoded (a replica write): the same stored result, decided on
+   * the encoded bytes of both sides when the merge keeps the stored object or takes the incoming
+   * one (the usual cases), without decoding either. Returns undefined, having done nothing, when
+   * `incomingBytes` is not an object in canonical form: the caller then decodes it (which reports
+   * what is wrong with it) and calls `merge`. The promise's value means nothing.
+   */
+  mergeEncoded(key: string, incomingBytes: Uint8Array, hintFor?: NodeId): Promise<unknown> | undefined {
+    if (!incomingScan.scan(incomingBytes)) return undefined;
+    return this.mergeScanned(this.storageKey(key, hintFor), incomingBytes, hintFor);
+  }
+
+  // Async, and through modifyRecord, so that every path settles after the same steps as `merge`
+  // (the simulator replays the order of settlements exactly).
+  private async mergeScanned(storageKey: string, incomingBytes: Uint8Array, hintFor: NodeId | undefined): Promise<unknown> {
+    return this.modifyRecord(storageKey, (record) => this.mergeEncodedInto(storageKey, record, incomingBytes, hintFor));
+  }
+
+  /** Under the key's lock: the merge of `incomingBytes` into `record`, on the bytes when decided there, else as `mergeInto`. */
+  private mergeEncodedInto(
+    storageKey: string, record: StoredRecord | undefined, incomingBytes: Uint8Array, hintFor: NodeId | undefined,
+  ): Promise<unknown> {
+    // Another key's merge may have scanned into the scratch while this one waited for the lock.
+    if (incomingScan.source !== incomingBytes) {
+      const scanned = incomingScan.scan(incomingBytes);
+      assert(scanned, 'received bytes scan as they did on arrival');
+    }
+    if (record === undefined) {
+      // Nothing stored, so the merge is the incoming object, unless a reaped key's clock is the
+      // base (mergeInto filters the incoming siblings against it).
+      if (hintFor !== undefined || !this.reaped.has(storageKey)) {
+        return this.storeIncoming(storageKey, undefined, incomingBytes, incomingScan.storageExpiryMs, hintFor);
+      }
+    } else if (localScan.scan(record.value)) {
+      const decision = decideEncodedMerge(localScan, incomingScan);
+      if (decision === EncodedMerge.KeepsLocal) return Promise.resolve(undefined);
+      if (decision === EncodedMerge.TakesIncoming) {
+        return this.storeIncoming(storageKey, record.value, incomingBytes, incomingScan.storageExpiryMs, hintFor);
+      }
+    }
+    // The incoming bytes scanned, so they decode (the same reader's checks, and more).
+    return this.mergeInto(storageKey, loaded(record), decodeObject(incomingBytes, { copyValues: false }), hintFor, incomingBytes);
+  }
+
+  /** mergeInto's store when the merge took everything from the incoming object (its bytes are the merged encoding). */
+  private async storeIncoming(
+    storageKey: string, previousBytes: Uint8Array | undefined, bytes: Uint8Array, expiresAtMs: number | undefined, hintFor: NodeId | undefined,
+  ): Promise<undefined> {
+    await this.store(storageKey, bytes, expiresAtMs, previousBytes, hintFor);
+    if (previousBytes === undefined) this.reaped.delete(storageKey);
+    return undefined;
+  }
+
+  /** `modify` on the stored record itself, for callers that decide without decoding it. */
+  private modifyRecord<T>(storageKey: string, fn: (record: StoredRecord | undefined) => Promise<T>): Promise<T> {
+    return this.lock.run(storageKey, () => {
+      const record = this.peek(storageKey);
+      return record === NOT_IN_MEMORY ? this.loadRecord(storageKey).then(fn) : fn(record);
+    });
+  }
+
+  /** `load` without the decoding (the same steps, so both settle alike). */
+  private async loadRecord(storageKey: string): Promise<StoredRecord | undefined> {
+    const now = this.peek(storageKey);
+    return now !== NOT_IN_MEMORY ? now : await this.storage.get(storageKey);
+  }
+
+  /**
    * Runs a read-modify-write of `storageKey` under its lock, on the stored object. The object is
    * loaded without a promise when the storage has it in memory (the usual case), so the
    * uncontended path adds no asynchronous step of its own before `fn`.
@@ -258,8 +332,8 @@ export class ReplicaStore {
     if (base !== undefined && equalObjects(base, merged)) return merged;
     // A reaped key: keep what the tombstone did not supersede; nothing left, nothing to store.
     if (local === undefined && base !== undefined && merged.siblings.length === 0) return merged;
-    const bytes = incomingBytes !== undefined && sameSiblingsAs(merged, incoming) ? incomingBytes : undefined;
-    await this.store(storageKey, merged, local?.bytes, hintFor, bytes);
+    const bytes = incomingBytes !== undefined && sameSiblingsAs(merged, incoming) ? incomingBytes : encodeObject(merged);
+    await this.store(storageKey, bytes, storageExpiry(merged), local?.bytes, hintFor);
     if (local === undefined) this.reaped.delete(storageKey);
     return merged;
   }
@@ -277,7 +351,7 @@ export class ReplicaStore {
     // later is not concurrent with it.
     const current = local?.obj ?? (hintFor === undefined ? this.reapedBase(storageKey) : undefined);
     const written = this.applyIntent(key, current, intent, hintFor === undefined);
-    const bytes = await this.store(storageKey, written.obj, local?.bytes, hintFor);
+    const bytes = await this.store(storageKey, encodeObject(written.obj), storageExpiry(written.obj), local?.bytes, hintFor);
     if (local === undefined) this.reaped.delete(storageKey);
     return { obj: written.obj, dot: written.dot, bytes };
   }
@@ -385,11 +459,10 @@ export class ReplicaStore {
     }
   }
 
-  /** Stores `obj` (already encoded as `encoded`, when given); returns the bytes stored. */
+  /** Stores the encoded object `bytes`, which the storage may drop at `expiresAtMs` (see storageExpiry); returns them. */
   private async store(
-    storageKey: string, obj: KvObject, previousBytes: Uint8Array | undefined, hintFor: NodeId | undefined, encoded?: Uint8Array,
+    storageKey: string, bytes: Uint8Array, expiresAtMs: number | undefined, previousBytes: Uint8Array | undefined, hintFor: NodeId | undefined,
   ): Promise<Uint8Array> {
-    const bytes = encoded ?? encodeObject(obj);
     if (hintFor !== undefined) {
       const previousSize = previousBytes?.byteLength ?? 0;
       if (previousBytes === undefined && this.stats.hintsPending + 1 > this.options.maxHints) {
@@ -401,7 +474,7 @@ export class ReplicaStore {
         throw new OverloadedError('hint store (bytes)', this.options.maxHintBytes);
       }
     }
-    await this.storage.put(storageKey, bytes, { expiresAtMs: storageExpiry(obj) });
+    await this.storage.put(storageKey, bytes, { expiresAtMs });
     if (hintFor !== undefined) {
       if (previousBytes === undefined) {
         this.hintCounts.set(hintFor, (this.hintCounts.get(hintFor) ?? 0) + 1);

@@ -152,6 +152,19 @@ export class Replication {
     const reply = (body: ReplicaPutReplyBody): void => {
       if (msg.rid !== 0 && replyTo !== undefined) this.requests.send(replyTo, replyType, msg.rid, body);
     };
+    // A hint delivered to its owner lands in the owner's primary space.
+    const target = msg.t === MessageType.HintDelivery ? undefined : (hintFor ?? undefined);
+    const done = (): void => reply({ ok: true });
+    const failed = (err: unknown): void => {
+      this.env.logger.warn({ err, key, hintFor: target }, 'replica write failed');
+      reply({ ok: false, error: errorToWire(err) });
+    };
+    // Usually decided on the bytes of both objects, without decoding them.
+    const merging = this.store.mergeEncoded(key, bytes, target);
+    if (merging !== undefined) {
+      merging.then(done, failed);
+      return;
+    }
     let incoming;
     try {
       // Values may stay views into the frame: the object only lives for the merge, and what is
@@ -161,15 +174,7 @@ export class Replication {
       this.malformed(msg);
       return reply({ ok: false, error: errorToWire(err) });
     }
-    // A hint delivered to its owner lands in the owner's primary space.
-    const target = msg.t === MessageType.HintDelivery ? undefined : (hintFor ?? undefined);
-    this.store.merge(key, incoming, target, bytes).then(
-      () => reply({ ok: true }),
-      (err: unknown) => {
-        this.env.logger.warn({ err, key, hintFor: target }, 'replica write failed');
-        reply({ ok: false, error: errorToWire(err) });
-      },
-    );
+    this.store.merge(key, incoming, target, bytes).then(done, failed);
   }
 
   private onForward(msg: Envelope, replyTo: Address | undefined): void {

@@ -11,6 +11,7 @@ export {
 } from '../version/object.js';
 export { covers as clockCovers, get as clockCounter, emptyClock, merge as mergeClocks, type Dot, type VClock } from '../version/vclock.js';
 export { decodeContext, decodeObject, encodeContext, encodeObject } from '../version/codec.js';
+export { decideEncodedMerge, EncodedMerge, ObjectScan } from '../version/encoded.js';
 
 export const compareClocks = compare;
 

@@ -7,3 +7,4 @@ export * as vclock from './vclock.js';
 export type { ClockOrder, Dot, VClock, VClockEntry, VClockPruneOptions } from './vclock.js';
 export * from './object.js';
 export * from './codec.js';
+export * from './encoded.js';
