@@ -176,7 +176,7 @@ export class ObjectScan {
     src = bytes;
     pos = 2;
     const ok = bytes.length >= 2 && bytes[0] === CBOR_ARRAY_OF_3 && bytes[1] === OBJECT_FORMAT_VERSION &&
-      this.scanClock() && this.scanSiblings() && pos === bytes.length;
+      this.scanClockAt() && this.scanSiblings() && pos === bytes.length;
     src = EMPTY;
     if (!ok) return false;
     this.source = bytes;
@@ -190,8 +190,21 @@ export class ObjectScan {
     return String.fromCharCode(...this.source.subarray(start, start + this.clockIdLengths[i]!));
   }
 
-  /** The clock at `pos`: canonical, entries sorted strictly by node id, valid counters and times. */
-  private scanClock(): boolean {
+  /**
+   * Reads only the header and the clock of `bytes` (the clock fields above); true when they are
+   * canonical and valid. `source` stays undefined: the siblings were not read.
+   */
+  scanClockOnly(bytes: Uint8Array): boolean {
+    this.source = undefined;
+    src = bytes;
+    pos = 2;
+    const ok = bytes.length >= 2 && bytes[0] === CBOR_ARRAY_OF_3 && bytes[1] === OBJECT_FORMAT_VERSION && this.scanClockAt();
+    src = EMPTY;
+    return ok;
+  }
+
+  /** The clock at the cursor: canonical, entries sorted strictly by node id, valid counters and times. */
+  private scanClockAt(): boolean {
     this.clockStart = pos;
     const entries = head(4);
     if (entries < 0 || entries > src.length) return false;
@@ -409,18 +422,35 @@ export function decideEncodedMerge(local: ObjectScan, incoming: ObjectScan): Enc
   return keepsLocal ? EncodedMerge.KeepsLocal : takesIncoming ? EncodedMerge.TakesIncoming : EncodedMerge.Undecided;
 }
 
+/** Scratch of encodeContextFromObjectBytes (it reads only the clock). */
+const contextScan = new ObjectScan();
+
+/**
+ * The context of the object encoded in `bytes` (codec.ts: the base64url of `[1, clock]`), made
+ * from the bytes of its clock without decoding it: exactly `encodeContext(decodeObject(bytes).clock)`
+ * when the clock is in the canonical form encodeObject writes (always, for bytes it wrote), since
+ * both encodings write the clock with the same writer. Undefined otherwise (a non-ASCII id, another
+ * encoder's form): the caller then encodes the decoded clock. Only the header and the clock are
+ * read, so `bytes` must be an object the caller knows to be valid (it decoded them, or encoded them).
+ */
+export function encodeContextFromObjectBytes(bytes: Uint8Array): string | undefined {
+  return contextScan.scanClockOnly(bytes) ? contextOf(bytes, contextScan.clockStart, contextScan.clockEnd) : undefined;
+}
+
 /**
  * The context (codec.ts encodeContext) of the object a successful scan read: the base64url of
- * `[1, clock]`, whose clock is the very bytes of the object's clock, since both are written by
- * the same canonical writer.
+ * `[1, clock]`, whose clock is the very bytes of the object's clock.
  */
 export function contextOfScan(scan: ObjectScan): string {
   const bytes = scan.source;
   assert(bytes !== undefined, 'the object was scanned');
-  const clockBytes = scan.clockEnd - scan.clockStart;
-  const out = Buffer.allocUnsafe(2 + clockBytes);
-  out[0] = 0x82;
+  return contextOf(bytes, scan.clockStart, scan.clockEnd);
+}
+
+function contextOf(bytes: Uint8Array, clockStart: number, clockEnd: number): string {
+  const out = Buffer.allocUnsafe(2 + clockEnd - clockStart);
+  out[0] = 0x82; // an array of 2
   out[1] = CONTEXT_FORMAT_VERSION;
-  out.set(bytes.subarray(scan.clockStart, scan.clockEnd), 2);
+  out.set(bytes.subarray(clockStart, clockEnd), 2);
   return out.toString('base64url');
 }

@@ -5,7 +5,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { decodeContext, decodeObject, encodeContext, encodeObject } from '../../../src/core/version/codec.js';
-import { contextOfScan, decideEncodedMerge, EncodedMerge, ObjectScan } from '../../../src/core/version/encoded.js';
+import { contextOfScan, decideEncodedMerge, EncodedMerge, encodeContextFromObjectBytes, ObjectScan } from '../../../src/core/version/encoded.js';
 import { applyWrite, compareDots, equalObjects, equalSiblings, mergeObjects, type KvObject } from '../../../src/core/version/object.js';
 import { clockFromEntries } from '../../../src/core/version/vclock.js';
 import { bytes, replicaPairArb as pairArb, wideObjectArb as objectArb } from './arbitraries.js';
@@ -123,6 +123,21 @@ describe('ObjectScan', () => {
     const encoded = encodeObject(obj);
     expect(decodeObject(encoded)).toEqual(obj);
     expect(new ObjectScan().scan(encoded)).toBe(false);
+  });
+});
+
+describe('encodeContextFromObjectBytes', () => {
+  it('is encodeContext of the decoded clock, or undefined when the clock is not in canonical form', () => {
+    // Shows the context made from an object's bytes is the very string encodeContext makes.
+    fc.assert(fc.property(objectArb, fc.array(fc.integer({ min: 0, max: 9 }), { minLength: 1, maxLength: 64 }), (obj, styles) => {
+      expect(encodeContextFromObjectBytes(encodeObject(obj))).toBe(encodeContext(obj.clock));
+      const variant = encodeWithStyles(obj, styles);
+      const context = encodeContextFromObjectBytes(variant);
+      if (context !== undefined) expect(context).toBe(encodeContext(decodeObject(variant).clock));
+    }), { numRuns: 2000 });
+    const foreign = applyWrite(undefined, undefined, 'nœud', bytes('v'), 1);
+    expect(encodeContextFromObjectBytes(encodeObject(foreign))).toBeUndefined();
+    expect(encodeContextFromObjectBytes(new Uint8Array([0x83, 0x02, 0x80, 0x80]))).toBeUndefined();
   });
 });
 
