@@ -32,6 +32,7 @@ import {
   isForwardReplyBody, isReplicaGetReplyBody, isReplicaPutReplyBody,
   type ForwardBody, type ReapBody, type ReplicaGetBody, type ReplicaPutBody,
 } from './messages.js';
+import { encodeContextFromObjectBytes } from '../version/encoded.js';
 
 export interface GetOptions {
   readonly r?: number | undefined;
@@ -151,7 +152,11 @@ export class Coordinator {
         if (outcome === 'timeout') timedOut = true;
         if (!settled && answers.length >= r) {
           settled = true;
-          resolve(new LazyReadResult(reconcileAnswers(answers)));
+          const obj = reconcileAnswers(answers);
+          // Replicas that agree gave one decoded object: its context is a copy of its clock's bytes.
+          let bytes: Uint8Array | undefined;
+          for (const d of decoded) if (d.obj === obj) bytes = d.bytes;
+          resolve(new LazyReadResult(obj, bytes));
         }
         if (done === apl.length) finish();
       };
@@ -457,17 +462,23 @@ function reconcileAnswers(answers: readonly ReplicaAnswer[]): KvObject | undefin
 class LazyContext {
   private encoded: string | undefined;
 
-  constructor(private readonly clock: VClock) {}
+  /** @param objectBytes the encoding of an object whose clock is `clock`, when the caller holds it. */
+  constructor(private readonly clock: VClock, private readonly objectBytes?: Uint8Array) {}
 
   get context(): string {
-    return (this.encoded ??= encodeContext(this.clock));
+    if (this.encoded === undefined) {
+      const fromBytes = this.objectBytes === undefined ? undefined : encodeContextFromObjectBytes(this.objectBytes);
+      this.encoded = fromBytes ?? encodeContext(this.clock);
+    }
+    return this.encoded;
   }
 }
 
 /** A read's answer: the reconciled object, and its context encoded only when someone asks. */
 class LazyReadResult extends LazyContext implements ReadResult {
-  constructor(readonly obj: KvObject | undefined) {
-    super(obj?.clock ?? emptyClock());
+  /** @param bytes `obj` encoded, when the coordinator holds its encoding (a replica's answer). */
+  constructor(readonly obj: KvObject | undefined, bytes?: Uint8Array) {
+    super(obj?.clock ?? emptyClock(), obj === undefined ? undefined : bytes);
   }
 }
 
