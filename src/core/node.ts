@@ -224,8 +224,11 @@ export class RingNode implements ClusterView {
   // ------------------------------------------------------------ ClusterView
 
   preferenceList(key: string, n: number): readonly PreferenceEntry[] {
-    return this.freshRing().annotatedPreferenceList(key, n, (id) => id === this.localId || this.membership.isUp(id));
+    return this.freshRing().annotatedPreferenceList(key, n, this.isUpForRouting);
   }
+
+  /** `isUp` for preference lists, made once: every request asks for a list. */
+  private readonly isUpForRouting = (id: NodeId): boolean => this.isUp(id);
 
   primaries(key: string, n: number): readonly NodeId[] {
     return this.freshRing().preferenceList(key, n);

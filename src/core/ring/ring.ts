@@ -260,14 +260,14 @@ export class Ring {
       ? this.preferenceTable.subarray(position * this.tableWidth, position * this.tableWidth + primaryCount)
       : this.walkDistinct(position, primaryCount);
     const result: AnnotatedEntry[] = [];
-    const downPrimaries: NodeId[] = [];
+    let downPrimaries: NodeId[] | undefined; // made only when a primary is down (rare)
     for (let j = 0; j < primaryCount; j++) {
       const index = primaries[j] as number;
       const node = this.nodes[index] as NodeId;
       if (isUp(node)) result.push(this.primaryEntries[index] as AnnotatedEntry);
-      else downPrimaries.push(node);
+      else (downPrimaries ??= []).push(node);
     }
-    if (downPrimaries.length === 0) return result;
+    if (downPrimaries === undefined) return result;
 
     // Some primary is down: walk on clockwise past the primaries for up nodes to stand in.
     const stamp = this.nextStamp();
