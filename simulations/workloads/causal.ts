@@ -143,9 +143,15 @@ export function checkCausalWrites(
         }
       }
     }
-    const lost = keyWrites.filter((w) => w.acked && !effective.has(w.id)).map((w) => w.id).sort((a, b) => a - b);
+    // One pass over the key's writes (this code runs once per run, mostly unoptimised).
+    const lost: number[] = [];
+    for (const w of keyWrites) {
+      if (!w.acked) continue;
+      if (effective.has(w.id)) facts.supersededLegitimately++;
+      else lost.push(w.id);
+    }
+    lost.sort((a, b) => a - b);
     facts.lost += lost.length;
-    facts.supersededLegitimately += keyWrites.filter((w) => w.acked && effective.has(w.id)).length;
     if (lost.length > 0 && durabilityExpected) {
       violations.push(`register ${key}: ${lost.length} acknowledged writes lost (no surviving write observed them): ids ${lost.slice(0, 10).join(', ')}${lost.length > 10 ? ', …' : ''}`);
     }
