@@ -79,7 +79,7 @@ export function allocateBytes(size: number): Uint8Array {
 }
 
 /** Whether `text` is the `length` ASCII bytes of `src` from `p`. */
-function sameAscii(text: string, src: Uint8Array, p: number, length: number): boolean {
+export function sameAscii(text: string, src: Uint8Array, p: number, length: number): boolean {
   if (text.length !== length) return false;
   for (let i = 0; i < length; i++) if (text.charCodeAt(i) !== src[p + i]) return false;
   return true;

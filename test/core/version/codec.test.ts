@@ -3,6 +3,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ErrorCode, InvalidConfigError, InvalidContextError } from '../../../src/errors.js';
 import {
+  base64UrlBytes,
   CorruptObjectError,
   decodeContext,
   decodeObject,
@@ -153,6 +154,26 @@ describe('context codec', () => {
     for (const s of bad) expect(thrown(() => decodeContext(s as string))).toBeInstanceOf(InvalidContextError);
     expect(thrown(() => decodeContext(encodeContext(clockFromEntries([['n1', 1, 0]])), { maxContextChars: 4 }))).toBeInstanceOf(InvalidContextError);
     expect(() => decodeContext('AA', { maxContextChars: 0 })).toThrow(InvalidConfigError);
+  });
+
+  // The hand-written base64url decoder gives exactly the bytes Node's gives for every string the
+  // context codec accepted before it (base64url characters only, a length that is not 1 mod 4),
+  // and refuses every other string.
+  it('decodes base64url exactly as Buffer.from does, and refuses what the old check refused', () => {
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+    const stringArb = fc.oneof(
+      fc.uint8Array({ maxLength: 300 }).map((b) => Buffer.from(b).toString('base64url')),
+      fc.array(fc.constantFrom(...alphabet), { maxLength: 40 }).map((cs) => cs.join('')),
+      fc.string({ maxLength: 40 }),
+      fc.tuple(fc.uint8Array({ maxLength: 60 }), fc.nat(), fc.constantFrom('=', '+', '/', ' ', 'é', '\u0000', '\u007f', '.'))
+        .map(([b, at, c]) => { const t = Buffer.from(b).toString('base64url'); const p = at % (t.length + 1); return t.slice(0, p) + c + t.slice(p); }),
+    );
+    fc.assert(fc.property(stringArb, (text) => {
+      const accepted = /^[A-Za-z0-9_-]*$/.test(text) && text.length % 4 !== 1;
+      const decoded = base64UrlBytes(text);
+      if (!accepted) expect(decoded).toBeUndefined();
+      else expect(Buffer.from(decoded!).equals(Buffer.from(text, 'base64url'))).toBe(true);
+    }), { numRuns: 3000 });
   });
 
   // Arbitrary strings either decode to a valid clock or throw InvalidContextError; nothing else.
