@@ -367,15 +367,28 @@ export function decodeObjectWithCborX(source: Uint8Array, maxNodeIdChars = DEFAU
   return { clock, siblings };
 }
 
+/**
+ * Where encodeContext writes a context's CBOR before turning it into base64url: memory reused from
+ * call to call (the bytes only live until the string is made), instead of a slab view and a
+ * Buffer wrapper around it per context. The writer gets a plain Uint8Array (as for objects, so
+ * its stores stay monomorphic); a Buffer on the same memory makes the string.
+ */
+let contextScratch = new Uint8Array(1024);
+let contextScratchBuffer = Buffer.from(contextScratch.buffer);
+
 /** Encodes a clock as an opaque, URL-safe context string for clients. */
 export function encodeContext(clock: VClock): string {
   const size = 2 + clockLength(clock);
-  const w = new CborWriter(allocateBytes(size));
+  if (contextScratch.length < size) {
+    contextScratch = new Uint8Array(Math.max(size, 2 * contextScratch.length));
+    contextScratchBuffer = Buffer.from(contextScratch.buffer);
+  }
+  const w = new CborWriter(contextScratch);
   w.arrayHead(2);
   w.number(CONTEXT_FORMAT_VERSION);
   writeClock(w, clock);
   assert(w.pos === size, 'the context filled exactly the size computed for it');
-  return Buffer.from(w.out.buffer, w.out.byteOffset, size).toString('base64url');
+  return contextScratchBuffer.toString('base64url', 0, size);
 }
 
 /** The clock of a context in the canonical form encodeContext writes, or undefined (cbor-x then decodes it). */
