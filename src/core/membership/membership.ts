@@ -116,10 +116,6 @@ interface Entry {
    * already sent keep the version they were sent with.
    */
   record: MemberRecord | undefined;
-  /** The push being answered when pushStamp equals the membership's pushStamp (onGossipPush). */
-  pushStamp: number;
-  /** The last record for this member in that push; cleared once the reply is built. */
-  pushedRecord: MemberRecord | undefined;
 }
 
 type Phase = 'idle' | 'running' | 'stopped';
@@ -145,8 +141,6 @@ export class Membership {
   private seeds: readonly Address[] = [];
   /** The seeds as a set, for the seed rule of every round (seeds are fixed at start). */
   private seedSet: ReadonlySet<Address> = new Set();
-  /** Numbers the pushes handled, so an entry's pushedRecord is read only for the push that set it. */
-  private pushStamp = 0;
   /** Timer callbacks, made once instead of a closure per round. */
   private readonly onGossipTickCallback = (): void => this.onGossipTick();
   private readonly onEagerGossipTimerCallback = (): void => this.onEagerGossipTimer();
@@ -183,7 +177,7 @@ export class Membership {
     this.log = this.env.logger.child({ component: 'membership' });
     this.self = {
       id: self.id, address: self.address, generation: self.generation, heartbeat: 0, state: 'joining',
-      stateChangedAtMs: this.env.clock.now(), detector: undefined, record: undefined, pushStamp: 0, pushedRecord: undefined,
+      stateChangedAtMs: this.env.clock.now(), detector: undefined, record: undefined,
     };
     this.table.set(self.id, this.self);
   }
@@ -355,8 +349,7 @@ export class Membership {
   }
 
   private onGossipPush(msg: Envelope, fromAddress: Address | undefined): void {
-    // Checked in place, not copied: no pushed record outlives this call (merges copy fields, and
-    // pushedRecord is cleared below).
+    // Checked in place, not copied: no pushed record outlives this call (merges copy fields).
     const checked = checkMemberList(msg.body, this.options.maxGossipMembersPerMessage);
     if (!checked.ok) {
       this.dropMalformed(msg, fromAddress, checked.reason);
@@ -364,25 +357,19 @@ export class Membership {
     }
     this.counters.recordsTruncated += checked.truncated;
     const now = this.env.clock.now();
-    const stamp = ++this.pushStamp;
     const members = checked.members;
+    // The last record the pusher sent for each member, for the reply below.
+    const pushed = new Map<NodeId, MemberRecord>();
     for (let i = 0; i < checked.kept; i++) {
       const record = members[i] as MemberRecord;
-      // Remember, on the member's entry, the last record the pusher sent for it: the reply below
-      // needs it for every entry, and the entry that holds the id at the end is the one the last
-      // record with that id was merged into (an entry only appears through a record of its id).
-      const entry = this.mergeRecord(record, now);
-      if (entry !== undefined) {
-        entry.pushStamp = stamp;
-        entry.pushedRecord = record;
-      }
+      this.mergeRecord(record, now);
+      pushed.set(record.id, record);
     }
     this.markContact();
     // Reply with what the pusher lacks: records it sent older than ours, and records it did not send.
     let lacking: MemberRecord[] | undefined;
     for (const entry of this.table.values()) {
-      const theirs = entry.pushStamp === stamp ? entry.pushedRecord : undefined;
-      entry.pushedRecord = undefined;
+      const theirs = pushed.get(entry.id);
       // An entry has the five fields of a record, so it compares as one without a copy.
       if (theirs === undefined || compareRecords(entry, theirs) > 0) (lacking ??= []).push(recordOf(entry));
     }
@@ -445,26 +432,29 @@ export class Membership {
   // Merge
 
   /**
-   * Merges one record learned from gossip into the table; returns the member's entry afterwards
-   * (undefined when the member is not in the table). Keeps no reference to `record`, which may be
-   * a peer's object with unknown fields (checkMemberList).
+   * Merges one record learned from gossip into the table. Keeps no reference to `record`, which
+   * may be a peer's object with unknown fields (checkMemberList).
    */
-  private mergeRecord(record: MemberRecord, nowMs: number): Entry | undefined {
+  private mergeRecord(record: MemberRecord, nowMs: number): void {
     if (record.id === this.self.id) {
       this.mergeSelfRecord(record);
-      return this.self;
+      return;
     }
     const entry = this.table.get(record.id);
-    if (entry === undefined) return this.addMember(record, nowMs);
+    if (entry === undefined) {
+      this.addMember(record, nowMs);
+      return;
+    }
     assert(entry.detector !== undefined, 'every member but self has a detector');
-    if (record.generation < entry.generation) return entry;
+    if (record.generation < entry.generation) return;
     if (record.generation > entry.generation) {
       this.onMemberRestarted(entry, record, nowMs);
-      return entry;
+      return;
     }
     // Left is final within a generation: nothing, stale or hostile, brings the member back.
-    if (entry.state === 'left') return entry;
-    if (compareRecords(record, entry) <= 0) return entry;
+    if (entry.state === 'left') return;
+    // An entry has the five fields of a record, so it compares as one without a copy.
+    if (compareRecords(record, entry) <= 0) return;
     const previous = entry.state;
     if (record.heartbeat > entry.heartbeat) {
       entry.heartbeat = record.heartbeat;
@@ -477,7 +467,6 @@ export class Membership {
       }
     }
     if (record.state !== previous) this.transition(entry, record.state, nowMs);
-    return entry;
   }
 
   /** What others say about this node: refute suspicions, and never let another version win. */
@@ -510,21 +499,21 @@ export class Membership {
     }
   }
 
-  private addMember(record: MemberRecord, nowMs: number): Entry | undefined {
+  private addMember(record: MemberRecord, nowMs: number): void {
     // A member first heard of as left is not added, not even as a tombstone: tombstones must only
     // ever disappear, or nodes that purge at slightly different times would hand the tombstone back
     // to each other for ever. Nodes that knew the member keep its tombstone, which is what stops
     // stale gossip from resurrecting it.
-    if (record.state === 'left') return undefined;
+    if (record.state === 'left') return;
     if (this.table.size >= this.options.maxMembers && !this.evictOldestTombstone()) {
       this.counters.membersRejected++;
       this.log.warn({ id: record.id, maxMembers: this.options.maxMembers }, 'member table full (maxMembers): ignoring a new member');
-      return undefined;
+      return;
     }
     // Field by field: `record` may carry unknown fields from the peer, which the table must not keep.
     const entry: Entry = {
       id: record.id, address: record.address, generation: record.generation, heartbeat: record.heartbeat, state: record.state,
-      stateChangedAtMs: nowMs, detector: new PhiAccrualDetector(this.detectorOptions, nowMs), record: undefined, pushStamp: 0, pushedRecord: undefined,
+      stateChangedAtMs: nowMs, detector: new PhiAccrualDetector(this.detectorOptions, nowMs), record: undefined,
     };
     this.table.set(record.id, entry);
     this.log.info({ id: record.id, address: record.address, state: record.state, generation: record.generation }, 'member joined');
@@ -533,7 +522,6 @@ export class Membership {
     this.ringCache = undefined;
     this.emit('ring-changed', entry);
     this.scheduleEagerRound();
-    return entry;
   }
 
   private onMemberRestarted(entry: Entry, record: MemberRecord, nowMs: number): void {

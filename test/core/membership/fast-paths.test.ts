@@ -1,7 +1,6 @@
 /**
- * The shortcuts of the gossip hot path (records reused per entry, pushed records matched to entries
- * by a stamp instead of a map, records checked in place instead of copied, phi skipped before the
- * mean) must answer exactly as the plain code did. These tests drive one Membership through a
+ * The shortcuts of the gossip hot path (records reused per entry, records checked in place instead
+ * of copied, phi skipped before the mean) must answer exactly as the plain code did. These tests drive one Membership through a
  * transport that keeps the envelopes it is given by reference, so a record mutated after it was
  * sent, or a stale cache, would show.
  */
@@ -100,7 +99,7 @@ describe('the record reused per entry', () => {
 
 describe('the reply to a push', () => {
   test('for a member sent twice in one push, the last record sent is the one compared', () => {
-    // Shows the stamp on the entry keeps the last record of an id, as a map keyed by id would.
+    // Shows the last record of an id in a push is the one the reply compares with.
     const { push } = setup();
     push([rec('p', 1), rec('q', 5)]);
     // q at 7 is merged, then q at 3 is what the pusher's list ends with: it lacks q at 7.
