@@ -64,29 +64,18 @@ function toRecord(value: MemberRecord): MemberRecord {
   return { id: value.id, address: value.address, generation: value.generation, heartbeat: value.heartbeat, state: value.state };
 }
 
-/**
- * Parses a GossipPush or GossipPull body. Records beyond `maxRecords` are ignored (counted in
- * `truncated`), so a peer configured with a larger bound is still heard.
- */
-export function parseMemberList(body: unknown, maxRecords: number): Parsed<GossipPushBody> {
-  const checked = checkMemberList(body, maxRecords);
-  if (!checked.ok) return checked;
-  const records: MemberRecord[] = [];
-  for (let i = 0; i < checked.kept; i++) records.push(toRecord(checked.members[i] as MemberRecord));
-  return { ok: true, value: { members: records }, truncated: checked.truncated };
-}
-
 /** A member list checked in place: `members[0 … kept)` are valid records, the rest is ignored. */
 export type CheckedMemberList =
   | { readonly ok: true; readonly members: readonly MemberRecord[]; readonly kept: number; readonly truncated: number }
   | { readonly ok: false; readonly reason: string };
 
 /**
- * Validates a GossipPush or GossipPull body (the checks, bound and reasons of parseMemberList,
- * which is built on it) without copying the records: the gossip handlers read every pushed record once and keep none of them (they copy the fields
- * they store), so the copy that strips unknown fields would be one allocation per record for
- * nothing. Only for callers that never retain a record: the returned objects are the peer's,
- * unknown fields included.
+ * Validates a GossipPush or GossipPull body without copying the records. Records beyond
+ * `maxRecords` are ignored (counted in `truncated`), so a peer configured with a larger bound is
+ * still heard; one malformed record rejects the whole list, naming it. The gossip handlers read
+ * every record once and keep none (they copy the fields they store, which also drops unknown
+ * fields), so a copy here would be one allocation per record for nothing. Only for callers that
+ * never retain a record: the returned objects are the peer's, unknown fields included.
  */
 export function checkMemberList(body: unknown, maxRecords: number): CheckedMemberList {
   if (!isObject(body)) return { ok: false, reason: 'body is not an object' };
