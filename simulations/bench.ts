@@ -4,7 +4,14 @@
  * simulation itself, not of a fault scenario). Prints the figure, the CPU-time figure (the machine
  * may be shared) and the configuration, so the number in BENCHMARKS.md can be reproduced.
  *
- *   npm run bench:sim -- [--duration 120s] [--seed 1] [--ops 200] [--nodes 5] [--wire copy|cbor|reference]
+ * The same simulation runs `--runs` times in this one process (default 6). The first run is the
+ * cold figure: it includes V8 compiling the node and simulator code as it gets hot, a one-time cost
+ * of ~0.7 s on this machine, a third of a 120 s run. The later runs are the warm figure (their
+ * median): what a swarm worker, which runs seed after seed in one process, sees after its first
+ * run. Every run must produce the same trace hash, or the bench fails: a simulation must not
+ * depend on state left in the process by an earlier one.
+ *
+ *   npm run bench:sim -- [--runs 6] [--duration 120s] [--seed 1] [--ops 200] [--nodes 5] [--wire copy|cbor|reference]
  */
 import { createKeyHasher } from '../src/core/ring/index.js';
 import { ArgError, intArg, numberArg, parseArgs } from './args.js';
@@ -12,8 +19,11 @@ import { wireFrom } from './cli-options.js';
 import { deriveConfig, parseDuration } from './config.js';
 import { runSimulation } from './runner.js';
 
-const args = parseArgs(process.argv.slice(2), ['duration', 'seed', 'ops', 'nodes', 'clients', 'scenario', 'wire', 'workload'], []);
+const args = parseArgs(process.argv.slice(2), ['duration', 'seed', 'ops', 'nodes', 'clients', 'scenario', 'wire', 'workload', 'runs'], []);
 const ops = numberArg(args, 'ops') ?? 200;
+const runs = intArg(args, 'runs') ?? 6;
+if (!Number.isFinite(ops) || ops <= 0) throw new ArgError('--ops must be positive');
+if (runs < 1) throw new ArgError('--runs must be at least 1');
 const config = deriveConfig(intArg(args, 'seed') ?? 1, {
   scenario: args.values.get('scenario') ?? 'none',
   workload: (args.values.get('workload') ?? 'mixed') as 'mixed',
@@ -26,21 +36,53 @@ const config = deriveConfig(intArg(args, 'seed') ?? 1, {
   // Closed-loop clients: enough of them that think time, not request latency, sets the rate.
   clients: intArg(args, 'clients') ?? Math.max(5, Math.round(ops / 10)),
 });
-if (!Number.isFinite(ops) || ops <= 0) throw new ArgError('--ops must be positive');
 
 const hasher = await createKeyHasher();
-const cpuBefore = process.cpuUsage();
 const wire = wireFrom(args);
-const result = await runSimulation(config, { hasher, wire });
-const cpu = process.cpuUsage(cpuBefore);
-const cpuSeconds = (cpu.user + cpu.system) / 1e6;
-const simSeconds = result.virtualMs / 1000;
-const wallSeconds = result.wallMs / 1000;
 const workloadSeconds = config.durationMs / 1000;
-console.log(`${result.seedLine} wire=${wire}`);
-console.log(`max siblings at the end ${result.facts.maxFinalSiblings ?? '-'}; passed=${result.passed} events=${result.events} messages=${result.facts.messagesSent} ops=${result.facts.ops} ` +
-  `(${((result.facts.ops ?? 0) / workloadSeconds).toFixed(0)} ops/s achieved over the ${workloadSeconds}s workload)`);
-console.log(`simulated ${simSeconds.toFixed(1)} s in ${wallSeconds.toFixed(2)} s wall (${cpuSeconds.toFixed(2)} s CPU)`);
-console.log(`SPEED: ${(simSeconds / wallSeconds).toFixed(0)}x real time (wall clock), ${(simSeconds / cpuSeconds).toFixed(0)}x per CPU second; ` +
-  `${(1e6 * wallSeconds / result.events).toFixed(1)} µs per event`);
-if (!result.passed) process.exitCode = 1;
+interface Timing { readonly wallSeconds: number; readonly cpuSeconds: number }
+const timings: Timing[] = [];
+let simSeconds = 0;
+let events = 0;
+let firstHash: string | undefined;
+let failed = false;
+for (let i = 0; i < runs; i++) {
+  const cpuBefore = process.cpuUsage();
+  const result = await runSimulation(config, { hasher, wire });
+  const cpu = process.cpuUsage(cpuBefore);
+  const timing = { wallSeconds: result.wallMs / 1000, cpuSeconds: (cpu.user + cpu.system) / 1e6 };
+  timings.push(timing);
+  simSeconds = result.virtualMs / 1000;
+  events = result.events;
+  if (i === 0) {
+    firstHash = result.traceHash;
+    console.log(`${result.seedLine} wire=${wire}`);
+    console.log(`max siblings at the end ${result.facts.maxFinalSiblings ?? '-'}; passed=${result.passed} events=${result.events} messages=${result.facts.messagesSent} ops=${result.facts.ops} ` +
+      `(${((result.facts.ops ?? 0) / workloadSeconds).toFixed(0)} ops/s achieved over the ${workloadSeconds}s workload)`);
+  } else if (result.traceHash !== firstHash) {
+    console.log(`run ${i + 1}: trace ${result.traceHash} differs from the first run's ${firstHash ?? ''}: the simulation is not deterministic`);
+    failed = true;
+  }
+  if (!result.passed) failed = true;
+  console.log(`run ${i + 1} ${i === 0 ? '(cold)' : '(warm)'}: simulated ${simSeconds.toFixed(1)} s in ${timing.wallSeconds.toFixed(2)} s wall (${timing.cpuSeconds.toFixed(2)} s CPU)`);
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+}
+
+function report(label: string, wallSeconds: number, cpuSeconds: number): void {
+  console.log(`${label}: simulated ${simSeconds.toFixed(1)} s in ${wallSeconds.toFixed(2)} s wall (${cpuSeconds.toFixed(2)} s CPU)`);
+  console.log(`${label} SPEED: ${(simSeconds / wallSeconds).toFixed(0)}x real time (wall clock), ${(simSeconds / cpuSeconds).toFixed(0)}x per CPU second; ` +
+    `${(1e6 * wallSeconds / events).toFixed(1)} µs per event`);
+}
+
+const cold = timings[0] as Timing;
+report('cold', cold.wallSeconds, cold.cpuSeconds);
+if (runs > 1) {
+  const warm = timings.slice(1);
+  report(`warm (median of ${warm.length})`, median(warm.map((t) => t.wallSeconds)), median(warm.map((t) => t.cpuSeconds)));
+}
+if (failed) process.exitCode = 1;
