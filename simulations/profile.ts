@@ -7,7 +7,8 @@
  *                                                                profiler, objects already collected included)
  *
  * `cpu` runs bench.js in a child process under `--cpu-prof`; `alloc` runs it in this process under
- * the inspector's sampling heap profiler. Both print the bench's own lines first.
+ * the inspector's sampling heap profiler. Both print the bench's own lines first. Both cover all of
+ * the bench's runs (default 6, so mostly warm code); `--runs 1` profiles the cold run alone.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
