@@ -19,6 +19,7 @@ import { ArgError, intArg, numberArg, parseArgs } from './args.js';
 import { wireFrom } from './cli-options.js';
 import { deriveConfig, parseDuration } from './config.js';
 import { runSimulation } from './runner.js';
+import { median } from './stats.js';
 
 const args = parseArgs(process.argv.slice(2), ['duration', 'seed', 'ops', 'nodes', 'clients', 'scenario', 'wire', 'workload', 'runs'], []);
 const ops = numberArg(args, 'ops') ?? 200;
@@ -66,12 +67,6 @@ for (let i = 0; i < runs; i++) {
   }
   if (!result.passed) failed = true;
   console.log(`run ${i + 1} ${i === 0 ? '(cold)' : '(warm)'}: simulated ${simSeconds.toFixed(1)} s in ${timing.wallSeconds.toFixed(2)} s wall (${timing.cpuSeconds.toFixed(2)} s CPU)`);
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
 }
 
 function report(label: string, wallSeconds: number, cpuSeconds: number): void {

@@ -25,6 +25,7 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '../helpers/cluster.js';
+import { median } from '../../simulations/stats.js';
 
 const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 const FLOOR = fileURLToPath(new URL('./resp-floor.js', import.meta.url));
@@ -199,12 +200,6 @@ function runBenchmark(port: number, pids: readonly number[], a: Args, pipeline: 
     }
   }
   return rows;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((x, y) => x - y);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 }
 
 /** Issue #4's targets: a ringkv target, a mode (pipeline depth) and a ratio of redis-server's req/s. */

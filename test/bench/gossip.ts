@@ -33,6 +33,7 @@
  * Medians, min and max over the repetitions.
  */
 import { TestCluster } from '../helpers/cluster.js';
+import { median } from '../../simulations/stats.js';
 
 type Method = 'logs' | 'poll';
 
@@ -58,12 +59,6 @@ function parseArgs(argv: readonly string[]): Args {
     else throw new Error(`unknown option ${flag} ${value ?? ''}`);
   }
   return a;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((x, y) => x - y);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 }
 
 // -------------------------------------------------------------------------------------------------
