@@ -58,7 +58,7 @@ for (let i = 0; i < runs; i++) {
   events = result.events;
   if (i === 0) {
     firstHash = result.traceHash;
-    console.log(`${result.seedLine} wire=${wire}`);
+    console.log(`${result.seedLine} wire=${wire} node=${process.version}`);
     console.log(`max siblings at the end ${result.facts.maxFinalSiblings ?? '-'}; passed=${result.passed} events=${result.events} messages=${result.facts.messagesSent} ops=${result.facts.ops} ` +
       `(${((result.facts.ops ?? 0) / workloadSeconds).toFixed(0)} ops/s achieved over the ${workloadSeconds}s workload)`);
   } else if (result.traceHash !== firstHash) {
