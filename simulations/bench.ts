@@ -9,8 +9,10 @@
  * of ~0.7 s on this machine, a third of a 120 s run. The later runs are the warm figure (their
  * median): what a swarm worker, which runs seed after seed in one process, sees after its first
  * run. The second run is often still partly warming up; the median of five later runs (the
- * default) discounts it. Every run must produce the same trace hash, or the bench fails: a
- * simulation must not depend on state left in the process by an earlier one.
+ * default) discounts it. The speed target (≥ 100x real time) is checked against the warm figure,
+ * a rate in steady state; the cold one is printed beside it so the one-time cost is not hidden.
+ * Every run must produce the same trace hash, or the bench fails: a simulation must not depend on
+ * state left in the process by an earlier one.
  *
  *   npm run bench:sim -- [--runs 6] [--duration 120s] [--seed 1] [--ops 200] [--nodes 5] [--wire copy|cbor|reference]
  */
