@@ -6,11 +6,12 @@
  *
  * The same simulation runs `--runs` times in this one process (default 6). The first run is the
  * cold figure: it includes V8 compiling the node and simulator code as it gets hot, a one-time cost
- * of ~0.7 s on this machine, a third of a 120 s run. The later runs are the warm figure (their
- * median): what a swarm worker, which runs seed after seed in one process, sees after its first
- * run. The second run is often still partly warming up; the median of five later runs (the
- * default) discounts it. The speed target (≥ 100x real time) is checked against the warm figure,
- * a rate in steady state; the cold one is printed beside it so the one-time cost is not hidden.
+ * of 0.7–1 s on this machine (it varies with the load), a third of a 120 s run. The later runs are
+ * the warm figure (their median): what a swarm worker, which runs seed after seed in one process,
+ * sees after its first run. The second run is often still partly warming up; the median of five
+ * later runs (the default) discounts it. The speed target (≥ 100x real time) is checked against the
+ * warm figure, a rate in steady state; the cold one is printed beside it so the one-time cost is
+ * not hidden.
  * Every run must produce the same trace hash, or the bench fails: a simulation must not depend on
  * state left in the process by an earlier one.
  *
